@@ -1,0 +1,319 @@
+/*
+ * libddgan -- Denoising Diffusion GANs (Xiao, Kreis, Vahdat, ICLR 2022) in C.
+ *
+ * This is the one public header. It is valid C99 and C++ and includes only
+ * <stddef.h> and <stdint.h>.
+ *
+ * Conventions (see docs/abi-policy.md):
+ *  - Every function returns ddgan_status_t (DDGAN_OK == 0) unless shown
+ *    otherwise. On failure a thread-local message naming the function and the
+ *    offending value is readable with ddgan_last_error().
+ *  - Handles are opaque. ddgan_X_destroy(NULL) is a no-op. Output handle
+ *    parameters come first. A context must outlive everything created from it.
+ *  - Every config struct starts with `uint32_t struct_size` (sizeof as the
+ *    caller compiled it) and has `ddgan_X_config_init(cfg, sizeof *cfg)`, which
+ *    fills the defaults. Fields are only ever appended. The library reads
+ *    min(struct_size, its own size) bytes; a larger struct is accepted only if
+ *    the bytes the library does not know are all zero, otherwise
+ *    DDGAN_ERR_VERSION_MISMATCH.
+ *  - Arrays cross the API as host memory: images NCHW float32, time indices
+ *    int64_t in 0 .. num_timesteps-1.
+ *  - One handle is used by one thread at a time; different handles (including
+ *    different contexts) may be used from different threads concurrently.
+ */
+#ifndef DDGAN_DDGAN_H
+#define DDGAN_DDGAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define DDGAN_VERSION_MAJOR 0
+#define DDGAN_VERSION_MINOR 1
+#define DDGAN_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH */
+#define DDGAN_VERSION_NUMBER \
+    (DDGAN_VERSION_MAJOR * 10000 + DDGAN_VERSION_MINOR * 100 + DDGAN_VERSION_PATCH)
+#define DDGAN_VERSION_STRING "0.1.0"
+
+#if defined(_WIN32)
+#  if defined(DDGAN_BUILDING_LIBRARY)
+#    define DDGAN_API __declspec(dllexport)
+#  else
+#    define DDGAN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define DDGAN_API __attribute__((visibility("default")))
+#else
+#  define DDGAN_API
+#endif
+
+/** Version of the library actually loaded, as "MAJOR.MINOR.PATCH". */
+DDGAN_API const char *ddgan_version_string(void);
+/** Version of the library actually loaded, as DDGAN_VERSION_NUMBER. */
+DDGAN_API unsigned ddgan_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Status codes. Append-only: values never change meaning or number. */
+typedef enum ddgan_status {
+    DDGAN_OK = 0,
+    DDGAN_ERR_INVALID_ARGUMENT = 1,    /**< NULL, out of range, wrong length, bad handle */
+    DDGAN_ERR_OUT_OF_MEMORY = 2,       /**< an allocation failed or a size overflowed */
+    DDGAN_ERR_IO = 3,                  /**< a file could not be opened, read or written */
+    DDGAN_ERR_FORMAT = 4,              /**< a file or string is malformed */
+    DDGAN_ERR_UNSUPPORTED = 5,         /**< valid request that this build cannot do */
+    DDGAN_ERR_BACKEND_UNAVAILABLE = 6, /**< backend not built, not loadable or no device */
+    DDGAN_ERR_BACKEND = 7,             /**< a backend call failed */
+    DDGAN_ERR_NUMERICAL = 8,           /**< non-finite values where finite ones are needed */
+    DDGAN_ERR_VERSION_MISMATCH = 9,    /**< struct or file from an incompatible version */
+    DDGAN_ERR_INTERNAL = 10            /**< a bug in libddgan: please report it */
+} ddgan_status_t;
+
+/** Static, never NULL, English name of a status ("invalid argument", ...). */
+DDGAN_API const char *ddgan_status_string(ddgan_status_t status);
+
+/**
+ * Message of the last failing call on this thread, naming the function and
+ * the offending value; "" if none failed yet. Never NULL. Valid until the next
+ * failing call on the same thread. Successful calls do not clear it.
+ */
+DDGAN_API const char *ddgan_last_error(void);
+
+/** Clears this thread's last-error message. */
+DDGAN_API void ddgan_clear_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ddgan_context *ddgan_context_t;             /**< backend, threads, RNG, log */
+typedef struct ddgan_schedule *ddgan_schedule_t;           /**< diffusion coefficients */
+typedef struct ddgan_generator *ddgan_generator_t;         /**< NCSN++ or toy generator */
+typedef struct ddgan_discriminator *ddgan_discriminator_t; /**< time-dependent discriminator */
+typedef struct ddgan_trainer *ddgan_trainer_t;             /**< optimizers, EMA, counters */
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ddgan_log_level {
+    DDGAN_LOG_ERROR = 0,
+    DDGAN_LOG_WARN = 1,
+    DDGAN_LOG_INFO = 2,
+    DDGAN_LOG_DEBUG = 3
+} ddgan_log_level;
+
+/**
+ * Log callback. Called only on the thread that called into the library, never
+ * from worker threads. `msg` is valid for the duration of the call.
+ */
+typedef void (*ddgan_log_fn)(void *user, ddgan_log_level level, const char *msg);
+
+/* ------------------------------------------------------------------------ */
+/* Backends                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Description of one backend, as filled by ddgan_backend_get_info(). */
+typedef struct ddgan_backend_info {
+    uint32_t struct_size;
+    /** "ref", "cpu", "cuda", ... Owned by the library, valid until exit. */
+    const char *name;
+    /** One-line description. Owned by the library. */
+    const char *description;
+    /** 1 if a context can be created on it now, else 0. */
+    int available;
+    /** Preference of "auto" among available backends (higher wins); 0 if unavailable. */
+    int score;
+    /** Why it is unavailable ("" when available). Owned by the library. */
+    const char *reason;
+    /** Plugin file it was (or would be) loaded from; "" for built-in backends. */
+    const char *path;
+} ddgan_backend_info;
+
+/** Fills defaults (all empty) and sets info->struct_size = struct_size. */
+DDGAN_API ddgan_status_t ddgan_backend_info_init(ddgan_backend_info *info, size_t struct_size);
+
+/**
+ * Number of known backends: the built-in "ref", the well-known plug-in names
+ * ("cpu", "cuda") whether built or not, and any other plug-in found on the
+ * search path (see docs/backends.md). Probes plug-ins on first use.
+ */
+DDGAN_API size_t ddgan_backend_count(void);
+
+/**
+ * Describes backend `index` (0 .. ddgan_backend_count()-1), including whether
+ * it is available and, if not, why. The strings stay valid until the process
+ * exits. `info->struct_size` must be set (ddgan_backend_info_init).
+ */
+DDGAN_API ddgan_status_t ddgan_backend_get_info(size_t index, ddgan_backend_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ddgan_context_config {
+    uint32_t struct_size;
+    /**
+     * Backend name: NULL or "auto" uses $DDGAN_BACKEND when it is set and
+     * non-empty, else the available backend with the highest score. Otherwise
+     * "ref", "cpu", "cuda" or the name of another plug-in. Default NULL.
+     */
+    const char *backend;
+    /** Seed of every random draw made through this context. Default 0. */
+    uint64_t seed;
+    /** Worker threads; 0 = all online processors. Default 0. */
+    int num_threads;
+    /** Optional log callback (default NULL: silent) and its user pointer. */
+    ddgan_log_fn log_fn;
+    void *log_user;
+    /** Most verbose level passed to log_fn. Default DDGAN_LOG_WARN. */
+    ddgan_log_level log_level;
+} ddgan_context_config;
+
+/** Fills the defaults above; struct_size = sizeof(ddgan_context_config) of the caller. */
+DDGAN_API ddgan_status_t ddgan_context_config_init(ddgan_context_config *cfg, size_t struct_size);
+
+/**
+ * Creates a context on the requested backend. `cfg` may be NULL (defaults).
+ * An explicitly requested backend that cannot be used gives
+ * DDGAN_ERR_BACKEND_UNAVAILABLE and a message saying why (not built, plug-in
+ * missing or incompatible, no device). "auto" never fails for that reason: the
+ * built-in "ref" backend is always there.
+ */
+DDGAN_API ddgan_status_t ddgan_context_create(ddgan_context_t *out, const ddgan_context_config *cfg);
+
+/** Destroys a context. NULL is a no-op. Everything created from it must already be destroyed. */
+DDGAN_API void ddgan_context_destroy(ddgan_context_t ctx);
+
+/** Name of the backend in use ("ref", "cpu", ...); "" for an invalid handle. */
+DDGAN_API const char *ddgan_context_backend(ddgan_context_t ctx);
+
+/** Seed the context was created with (0 for an invalid handle). */
+DDGAN_API uint64_t ddgan_context_seed(ddgan_context_t ctx);
+
+/** Resolved worker thread count (>= 1; 0 for an invalid handle). */
+DDGAN_API int ddgan_context_num_threads(ddgan_context_t ctx);
+
+/**
+ * Fills out[0..n-1] with standard normal draws from the context's host random
+ * stream (Philox4x32-10 keyed by the context seed, see docs/rng.md) and
+ * advances the stream. The same seed gives the same sequence on every backend
+ * and thread count. n == 0 is allowed (out may then be NULL).
+ */
+DDGAN_API ddgan_status_t ddgan_context_randn(ddgan_context_t ctx, float *out, size_t n);
+
+/** As ddgan_context_randn, uniform in the open interval (0, 1). */
+DDGAN_API ddgan_status_t ddgan_context_rand(ddgan_context_t ctx, float *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Diffusion schedule (reference section 1)                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ddgan_schedule_config {
+    uint32_t struct_size;
+    int num_timesteps;  /**< T >= 1. Default 4. */
+    double beta_min;    /**< > 0. Default 0.1. */
+    double beta_max;    /**< > beta_min. Default 20. */
+    int use_geometric;  /**< 0: VP variance (default); 1: geometric variance. */
+    /* appended fields may follow */
+} ddgan_schedule_config;
+
+/** Fills the defaults: 4, 0.1, 20, 0. */
+DDGAN_API ddgan_status_t ddgan_schedule_config_init(ddgan_schedule_config *cfg, size_t struct_size);
+
+/**
+ * Computes the schedule on the host, once in float32 exactly as the official
+ * code does (same operations in the same order) and once in float64.
+ * `cfg` may be NULL (defaults). Refuses T < 1, T > 100000, non-finite or
+ * non-positive betas, beta_min >= beta_max, and geometric schedules whose
+ * variance leaves (0, 1) on the grid.
+ */
+DDGAN_API ddgan_status_t ddgan_schedule_create(ddgan_schedule_t *out, ddgan_context_t ctx,
+                                               const ddgan_schedule_config *cfg);
+
+/** Destroys a schedule. NULL is a no-op. */
+DDGAN_API void ddgan_schedule_destroy(ddgan_schedule_t s);
+
+/** T of the schedule (0 for an invalid handle). */
+DDGAN_API int ddgan_schedule_num_timesteps(ddgan_schedule_t s);
+
+/**
+ * Copies a coefficient array as float32 (as held by the official code; within
+ * 1 ulp of it). Names and lengths:
+ *   n = T+1: "t" (the time grid), "betas", "sigmas", "a_s", "a_s_cum",
+ *            "sigmas_cum", "a_s_prev"
+ *   n = T:   "post_betas", "post_alphas", "post_alphas_cumprod",
+ *            "post_alphas_cumprod_prev", "post_variance",
+ *            "post_log_variance_clipped", "post_mean_coef1", "post_mean_coef2",
+ *            "post_sqrt_alphas_cumprod", "post_sqrt_recip_alphas_cumprod",
+ *            "post_sqrt_recipm1_alphas_cumprod"
+ * Unknown name or n not equal to the array length: DDGAN_ERR_INVALID_ARGUMENT.
+ */
+DDGAN_API ddgan_status_t ddgan_schedule_coef(ddgan_schedule_t s, const char *name, float *out, size_t n);
+
+/** As ddgan_schedule_coef, with the same formulas evaluated entirely in float64. */
+DDGAN_API ddgan_status_t ddgan_schedule_coef_f64(ddgan_schedule_t s, const char *name, double *out,
+                                                 size_t n);
+
+/*
+ * Host-array diffusion helpers. Arrays hold `batch` examples of `per_example`
+ * elements each (C*H*W, or 2 for 2-D data); t[b] in 0 .. T-1. A NULL noise
+ * pointer means "draw it from the context's host stream" (ddgan_context_randn),
+ * in the official draw order; a non-NULL one is used as given (replay).
+ * Outputs must not overlap inputs.
+ */
+
+/** x_t = a_s_cum[t] * x0 + sigmas_cum[t] * eps. */
+DDGAN_API ddgan_status_t ddgan_schedule_q_sample(ddgan_schedule_t s, const float *x0, const int64_t *t,
+                                                 size_t batch, size_t per_example, const float *eps,
+                                                 float *x_t);
+
+/**
+ * The official q_sample_pairs: draws eps_pair first, then eps_q, then
+ *   x_t   = a_s_cum[t] * x0 + sigmas_cum[t] * eps_q
+ *   x_tp1 = a_s[t+1] * x_t + sigmas[t+1] * eps_pair
+ */
+DDGAN_API ddgan_status_t ddgan_schedule_q_sample_pairs(ddgan_schedule_t s, const float *x0,
+                                                       const int64_t *t, size_t batch,
+                                                       size_t per_example, const float *eps_pair,
+                                                       const float *eps_q, float *x_t, float *x_tp1);
+
+/**
+ * The official sample_posterior: draws eps (even for t = 0), then
+ *   out = coef1[t] * x0_pred + coef2[t] * x_tp1 + (t != 0) * exp(0.5 * logvar[t]) * eps
+ */
+DDGAN_API ddgan_status_t ddgan_schedule_sample_posterior(ddgan_schedule_t s, const float *x0_pred,
+                                                         const float *x_tp1, const int64_t *t,
+                                                         size_t batch, size_t per_example,
+                                                         const float *eps, float *out);
+
+/** float64 versions of the three helpers above, using the float64 coefficients. */
+DDGAN_API ddgan_status_t ddgan_schedule_q_sample_f64(ddgan_schedule_t s, const double *x0,
+                                                     const int64_t *t, size_t batch,
+                                                     size_t per_example, const double *eps,
+                                                     double *x_t);
+DDGAN_API ddgan_status_t ddgan_schedule_q_sample_pairs_f64(ddgan_schedule_t s, const double *x0,
+                                                           const int64_t *t, size_t batch,
+                                                           size_t per_example, const double *eps_pair,
+                                                           const double *eps_q, double *x_t,
+                                                           double *x_tp1);
+DDGAN_API ddgan_status_t ddgan_schedule_sample_posterior_f64(ddgan_schedule_t s, const double *x0_pred,
+                                                             const double *x_tp1, const int64_t *t,
+                                                             size_t batch, size_t per_example,
+                                                             const double *eps, double *out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DDGAN_DDGAN_H */
