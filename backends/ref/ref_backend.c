@@ -11,6 +11,8 @@
 
 typedef struct ref_state {
     int num_threads;
+    size_t memory_limit; /* bytes; 0 = unlimited */
+    size_t in_use;
 } ref_state;
 
 static void ref_destroy(ddgan_backend *be)
@@ -23,21 +25,30 @@ static void ref_destroy(ddgan_backend *be)
 
 static ddgan_status_t ref_alloc(ddgan_backend *be, size_t bytes, void **out)
 {
-    (void)be;
-    size_t rounded = (bytes + REF_ALIGN - 1) / REF_ALIGN * REF_ALIGN;
-    if (rounded < bytes || rounded == 0)
-        rounded = REF_ALIGN;
-    void *p = aligned_alloc(REF_ALIGN, rounded);
+    ref_state *st = be->state;
+    if (st->memory_limit && (bytes > st->memory_limit || st->in_use > st->memory_limit - bytes)) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "ref backend: allocating %zu bytes would exceed the context's memory_limit of %zu "
+                 "bytes (%zu in use)",
+                 bytes, st->memory_limit, st->in_use);
+        return be->host->set_error(DDGAN_ERR_OUT_OF_MEMORY, msg);
+    }
+    void *p = ddgan__aligned_malloc(bytes, REF_ALIGN, "ref backend");
     if (!p)
-        return be->host->set_error(DDGAN_ERR_OUT_OF_MEMORY, "ref backend: allocation failed");
+        return DDGAN_ERR_OUT_OF_MEMORY; /* message set by the allocator */
+    st->in_use += bytes;
     *out = p;
     return DDGAN_OK;
 }
 
 static void ref_free(ddgan_backend *be, void *p)
 {
-    (void)be;
-    free(p);
+    ref_state *st = be->state;
+    if (!p)
+        return;
+    st->in_use -= ddgan__aligned_size(p);
+    ddgan__aligned_free(p);
 }
 
 static ddgan_status_t ref_copy(ddgan_backend *be, void *dst, const void *src, size_t bytes)
@@ -62,6 +73,12 @@ static ddgan_status_t ref_synchronize(ddgan_backend *be)
     return DDGAN_OK;
 }
 
+int ddgan__ref_threads(const ddgan_backend *be)
+{
+    const ref_state *st = be->state;
+    return st->num_threads > 0 ? st->num_threads : 1;
+}
+
 static const ddgan_backend_ops g_ref_ops = {
     .abi_version = DDGAN_BACKEND_ABI_VERSION,
     .struct_size = sizeof(ddgan_backend_ops),
@@ -73,6 +90,7 @@ static const ddgan_backend_ops g_ref_ops = {
     .copy_d2d = ref_copy,
     .fill_f32 = ref_fill_f32,
     .synchronize = ref_synchronize,
+    .compute = &ddgan__ref_compute,
 };
 
 static int ref_probe(char *why, size_t why_cap)
@@ -94,6 +112,7 @@ static ddgan_status_t ref_create(const ddgan_backend_create_params *params, ddga
         return DDGAN_ERR_OUT_OF_MEMORY;
     }
     st->num_threads = params->num_threads;
+    st->memory_limit = params->memory_limit;
     be->ops = &g_ref_ops;
     be->desc = ddgan__ref_backend_desc();
     be->host = params->host;

@@ -7,4 +7,10 @@
 
 const ddgan_backend_desc *ddgan__ref_backend_desc(void);
 
+/* The op set (backends/ref/ref_ops_*.c), float32 and float64. */
+extern const ddgan_backend_compute ddgan__ref_compute;
+
+/* Worker threads of a ref instance (its context's num_threads). */
+int ddgan__ref_threads(const ddgan_backend *be);
+
 #endif

@@ -178,6 +178,14 @@ typedef struct ddgan_context_config {
     void *log_user;
     /** Most verbose level passed to log_fn. Default DDGAN_LOG_WARN. */
     ddgan_log_level log_level;
+    /**
+     * Most device memory (bytes) the backend may allocate for this context;
+     * 0 = no limit (default). Allocations beyond it fail cleanly with
+     * DDGAN_ERR_OUT_OF_MEMORY. Every network plans its memory up front, so
+     * the limit is hit when a network is created or a batch size is first
+     * planned, never in the middle of a step.
+     */
+    size_t memory_limit;
 } ddgan_context_config;
 
 /** Fills the defaults above; struct_size = sizeof(ddgan_context_config) of the caller. */

@@ -20,6 +20,7 @@ static const ddgan_context_config g_context_defaults = {
     .log_fn = NULL,
     .log_user = NULL,
     .log_level = DDGAN_LOG_WARN,
+    .memory_limit = 0,
 };
 
 DDGAN_API ddgan_status_t ddgan_context_config_init(ddgan_context_config *cfg, size_t struct_size)
@@ -82,6 +83,7 @@ DDGAN_API ddgan_status_t ddgan_context_create(ddgan_context_t *out, const ddgan_
         .num_threads = ctx->num_threads,
         .seed = ctx->seed,
         .host = &ctx->host,
+        .memory_limit = c.memory_limit,
     };
     char why[512] = "";
     ddgan_status_t st = desc->create(&params, &ctx->backend, why, sizeof why);

@@ -15,9 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/backend_ops.h"
 #include "ddgan/ddgan.h"
 
-#define DDGAN_BACKEND_ABI_VERSION 1
+#define DDGAN_BACKEND_ABI_VERSION 2
 #define DDGAN_BACKEND_PLUGIN_ENTRY "ddgan_backend_plugin_entry"
 /* File name of the plug-in for backend NAME: DDGAN_PLUGIN_PREFIX NAME DDGAN_PLUGIN_SUFFIX */
 #define DDGAN_PLUGIN_PREFIX "libddgan-backend-"
@@ -29,7 +30,6 @@
 #define DDGAN_PLUGIN_EXPORT
 #endif
 
-typedef struct ddgan_backend ddgan_backend;
 
 /* Services of the core that a backend may use. */
 typedef struct ddgan_backend_host {
@@ -46,6 +46,7 @@ typedef struct ddgan_backend_create_params {
     int num_threads; /* resolved, >= 1 */
     uint64_t seed;
     const ddgan_backend_host *host;
+    size_t memory_limit; /* device bytes the backend may hand out; 0 = unlimited */
 } ddgan_backend_create_params;
 
 /* Per-instance operations. Memory is device memory of the backend (host
@@ -61,6 +62,9 @@ typedef struct ddgan_backend_ops {
     ddgan_status_t (*copy_d2d)(ddgan_backend *be, void *dst, const void *src, size_t bytes);
     ddgan_status_t (*fill_f32)(ddgan_backend *be, float *dst, float value, size_t n);
     ddgan_status_t (*synchronize)(ddgan_backend *be);
+    /* The compute op set (backend_ops.h); NULL for a backend that only
+     * manages memory (contexts on it cannot run networks). */
+    const ddgan_backend_compute *compute;
 } ddgan_backend_ops;
 
 /* A backend instance (one per context). */

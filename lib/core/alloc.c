@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,3 +65,43 @@ char *ddgan__strdup(const char *s, const char *what)
         memcpy(p, s, n);
     return p;
 }
+
+/* Layout: [padding][original pointer][size][aligned block ...] */
+typedef struct aligned_header {
+    void *original;
+    size_t size;
+} aligned_header;
+
+void *ddgan__aligned_malloc(size_t bytes, size_t align, const char *what)
+{
+    if (align < sizeof(void *) || align > 4096 || (align & (align - 1)))
+        align = 64;
+    size_t total = bytes + align + sizeof(aligned_header);
+    if (total < bytes) {
+        ddgan__set_error(DDGAN_ERR_OUT_OF_MEMORY, "%s: size %zu overflows", what, bytes);
+        return NULL;
+    }
+    char *raw = ddgan__malloc(total, what);
+    if (!raw)
+        return NULL;
+    uintptr_t start = (uintptr_t)(raw + sizeof(aligned_header));
+    uintptr_t aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+    aligned_header h = {raw, bytes};
+    memcpy((char *)aligned - sizeof h, &h, sizeof h);
+    return (void *)aligned;
+}
+
+static aligned_header header_of(const void *p)
+{
+    aligned_header h;
+    memcpy(&h, (const char *)p - sizeof h, sizeof h);
+    return h;
+}
+
+void ddgan__aligned_free(void *p)
+{
+    if (p)
+        ddgan__free(header_of(p).original);
+}
+
+size_t ddgan__aligned_size(const void *p) { return p ? header_of(p).size : 0; }

@@ -13,6 +13,12 @@ void *ddgan__calloc(size_t count, size_t size, const char *what);
 void ddgan__free(void *p);
 char *ddgan__strdup(const char *s, const char *what);
 
+/* `bytes` aligned to `align` (a power of two <= 4096), through the same
+ * hooks; the block's size is kept so callers can account for it. */
+void *ddgan__aligned_malloc(size_t bytes, size_t align, const char *what);
+void ddgan__aligned_free(void *p);
+size_t ddgan__aligned_size(const void *p);
+
 /* a * b with overflow detection: returns 0 and leaves *out unchanged on overflow. */
 int ddgan__mul_size(size_t a, size_t b, size_t *out);
 

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE 1
 #include "test_util.h"
 
 #include <dirent.h>

@@ -46,7 +46,7 @@ static ddgan_status_t tp_sync(ddgan_backend *be)
 
 static const ddgan_backend_ops tp_ops = {
     DDGAN_BACKEND_ABI_VERSION, sizeof(ddgan_backend_ops), tp_destroy, tp_alloc, tp_free, tp_copy,
-    tp_copy, tp_copy, tp_fill, tp_sync,
+    tp_copy, tp_copy, tp_fill, tp_sync, NULL,
 };
 
 static int tp_probe(char *why, size_t cap)
@@ -80,7 +80,7 @@ static ddgan_status_t tp_create(const ddgan_backend_create_params *p, ddgan_back
 
 static const ddgan_backend_desc tp_desc = {
 #if defined(TEST_PLUGIN_BAD_ABI)
-    DDGAN_BACKEND_ABI_VERSION + 998,
+    999, /* an ABI this libddgan does not speak */
 #else
     DDGAN_BACKEND_ABI_VERSION,
 #endif
