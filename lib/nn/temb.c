@@ -72,7 +72,7 @@ ddgan_status_t ddgan__temb_forward(ddgan_exec *ex, ddgan_temb *e, const int64_t 
                          e->dt == DDGAN_DT_F64 ? "float64" : "float32",
                          ex->dt == DDGAN_DT_F64 ? "float64" : "float32");
     if (n > e->max_batch)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "timestep embedding: batch %d > planned %d", n,
+        return DDGAN_ERR(DDGAN_ERR_INTERNAL, "timestep embedding: batch %d > planned %d", n,
                          e->max_batch);
     DDGAN_TRY(ddgan__tensor_alloc(ex, y, n, e->dim, 1, 1));
     if (ex->arena->planning)
