@@ -39,6 +39,13 @@
 #define REF_PARALLEL_FOR
 #endif
 
+/* A double scalar rounded to REAL, then widened. Use it INSIDE the body of
+ * a REF_PARALLEL_FOR loop, never before it: GCC 12.2 at -O2/-O3 with
+ * -fopenmp miscompiles such roundings computed in the enclosing function
+ * (its SLP vectoriser stores the unrounded pair {a, b} into the OpenMP data
+ * block; see test_f32_scalar_rounding in tests/unit/test_ops_ref.c). */
+#define REF_SCALAR(v) ((double)(REAL)(v))
+
 /* Row tile (elements) of the on-stack double accumulators. */
 #define REF_TILE 64
 

@@ -16,7 +16,7 @@
 
 static ddgan_status_t fir_check(const ddgan_backend *be, const char *op,
                                 const ddgan_upfirdn_desc *in, int accumulate,
-                                ddgan_upfirdn_desc *d, double kr[DDGAN_UPFIRDN_MAX_TAPS])
+                                ddgan_upfirdn_desc *d)
 {
     if (!in)
         return REF_INVALID("%s: descriptor is NULL", op);
@@ -38,8 +38,6 @@ static ddgan_status_t fir_check(const ddgan_backend *be, const char *op,
     if (ddgan__ref_count4(d->n, d->c, d->h, d->w, &nx) ||
         ddgan__ref_count4(d->n, d->c, d->h_out, d->w_out, &ny))
         return REF_INVALID("%s: tensor sizes overflow", op);
-    for (int t = 0; t < d->taps; t++)
-        kr[t] = d->dtype == DDGAN_DT_F32 ? (double)(float)d->kernel[t] : d->kernel[t];
     return DDGAN_OK;
 }
 
@@ -48,16 +46,15 @@ ddgan_status_t ddgan__ref_upfirdn_fwd(ddgan_backend *be, const ddgan_upfirdn_des
 {
     const char *op = "upfirdn_fwd";
     ddgan_upfirdn_desc d;
-    double kr[DDGAN_UPFIRDN_MAX_TAPS];
-    DDGAN_TRY(fir_check(be, op, desc, accumulate, &d, kr));
+    DDGAN_TRY(fir_check(be, op, desc, accumulate, &d));
     if (!x || !y)
         return REF_INVALID("%s: x and y must not be NULL", op);
     const double work = 2.0 * d.n * d.c * (double)d.h_out * d.w_out * d.taps * d.taps;
     const int nt = ddgan__ref_team(be, (int64_t)d.n * d.c * d.h_out, work);
     if (d.dtype == DDGAN_DT_F32)
-        fir_fwd_f32(&d, kr, x, y, accumulate, nt);
+        fir_fwd_f32(&d, x, y, accumulate, nt);
     else
-        fir_fwd_f64(&d, kr, x, y, accumulate, nt);
+        fir_fwd_f64(&d, x, y, accumulate, nt);
     return DDGAN_OK;
 }
 
@@ -66,15 +63,14 @@ ddgan_status_t ddgan__ref_upfirdn_bwd(ddgan_backend *be, const ddgan_upfirdn_des
 {
     const char *op = "upfirdn_bwd";
     ddgan_upfirdn_desc d;
-    double kr[DDGAN_UPFIRDN_MAX_TAPS];
-    DDGAN_TRY(fir_check(be, op, desc, accumulate, &d, kr));
+    DDGAN_TRY(fir_check(be, op, desc, accumulate, &d));
     if (!dy || !dx)
         return REF_INVALID("%s: dy and dx must not be NULL", op);
     const double work = 2.0 * d.n * d.c * (double)d.h * d.w * d.taps * d.taps;
     const int nt = ddgan__ref_team(be, (int64_t)d.n * d.c * d.h, work);
     if (d.dtype == DDGAN_DT_F32)
-        fir_bwd_f32(&d, kr, dy, dx, accumulate, nt);
+        fir_bwd_f32(&d, dy, dx, accumulate, nt);
     else
-        fir_bwd_f64(&d, kr, dy, dx, accumulate, nt);
+        fir_bwd_f64(&d, dy, dx, accumulate, nt);
     return DDGAN_OK;
 }

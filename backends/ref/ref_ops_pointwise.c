@@ -108,9 +108,6 @@ typedef struct reduce_plan {
 #undef REAL
 #undef REF_SFX
 
-/* A scalar converted to the tensor type, then widened. */
-static double to_dtype(ddgan_dtype dt, double v) { return dt == DDGAN_DT_F32 ? (double)(float)v : v; }
-
 static ddgan_status_t flat_check(const ddgan_backend *be, const char *op, ddgan_dtype dt, size_t n,
                                  int accumulate)
 {
@@ -131,12 +128,11 @@ ddgan_status_t ddgan__ref_act_fwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
         return DDGAN_OK;
     if (!x || !y)
         return REF_INVALID("%s: x and y must not be NULL", op);
-    const double a = to_dtype(dt, alpha);
     const int nt = ddgan__ref_team(be, (int64_t)n, 20.0 * (double)n);
     if (dt == DDGAN_DT_F32)
-        act_fwd_f32(act, a, (int64_t)n, x, y, nt);
+        act_fwd_f32(act, alpha, (int64_t)n, x, y, nt);
     else
-        act_fwd_f64(act, a, (int64_t)n, x, y, nt);
+        act_fwd_f64(act, alpha, (int64_t)n, x, y, nt);
     return DDGAN_OK;
 }
 
@@ -156,13 +152,12 @@ ddgan_status_t ddgan__ref_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
     if (from_y ? !y : !x)
         return REF_INVALID("%s: activation %d needs %s (NULL given)", op, (int)act,
                            from_y ? "y" : "x");
-    const double a = to_dtype(dt, alpha);
     const int nt = ddgan__ref_team(be, (int64_t)n, 20.0 * (double)n);
     if (dt == DDGAN_DT_F32)
-        act_bwd_f32(act, a, (int64_t)n, from_y ? NULL : x, from_y ? y : NULL, dy, dx, accumulate,
+        act_bwd_f32(act, alpha, (int64_t)n, from_y ? NULL : x, from_y ? y : NULL, dy, dx, accumulate,
                     nt);
     else
-        act_bwd_f64(act, a, (int64_t)n, from_y ? NULL : x, from_y ? y : NULL, dy, dx, accumulate,
+        act_bwd_f64(act, alpha, (int64_t)n, from_y ? NULL : x, from_y ? y : NULL, dy, dx, accumulate,
                     nt);
     return DDGAN_OK;
 }
@@ -244,11 +239,10 @@ ddgan_status_t ddgan__ref_binary(ddgan_backend *be, const ddgan_ew_desc *d, ddga
         return REF_INVALID("%s: a, b and out must not be NULL", name);
     const int64_t rows = d->shape[0] * d->shape[1] * d->shape[2];
     const int nt = ddgan__ref_team(be, rows, 3.0 * (double)rows * (double)d->shape[3]);
-    const double al = to_dtype(d->dtype, alpha), bl = to_dtype(d->dtype, beta);
     if (d->dtype == DDGAN_DT_F32)
-        binary_f32(d, os, op, al, bl, a, b, out, accumulate, nt);
+        binary_f32(d, os, op, alpha, beta, a, b, out, accumulate, nt);
     else
-        binary_f64(d, os, op, al, bl, a, b, out, accumulate, nt);
+        binary_f64(d, os, op, alpha, beta, a, b, out, accumulate, nt);
     return DDGAN_OK;
 }
 
@@ -265,11 +259,10 @@ ddgan_status_t ddgan__ref_unary(ddgan_backend *be, const ddgan_ew_desc *d, ddgan
         return REF_INVALID("%s: a and out must not be NULL", name);
     const int64_t rows = d->shape[0] * d->shape[1] * d->shape[2];
     const int nt = ddgan__ref_team(be, rows, 20.0 * (double)rows * (double)d->shape[3]);
-    const double al = to_dtype(d->dtype, alpha), bl = to_dtype(d->dtype, beta);
     if (d->dtype == DDGAN_DT_F32)
-        unary_f32(d, os, op, al, bl, a, out, accumulate, nt);
+        unary_f32(d, os, op, alpha, beta, a, out, accumulate, nt);
     else
-        unary_f64(d, os, op, al, bl, a, out, accumulate, nt);
+        unary_f64(d, os, op, alpha, beta, a, out, accumulate, nt);
     return DDGAN_OK;
 }
 

@@ -13,9 +13,6 @@
 #include "core/context.h"
 #include "core/philox.h"
 #include "op_table.h"
-/* Built into this test until tests/CMakeLists.txt adds common/op_table.c to
- * ddgan_test_util (then this line can go; linking both is harmless). */
-#include "op_table.c"
 
 static ddgan_context_t g_ctx[4]; /* g_ctx[t]: "ref" with t threads (t = 1..3) */
 static ddgan_backend *g_be;      /* the 2-thread instance */
@@ -1131,6 +1128,53 @@ static void test_act_edges(void **state)
     assert_true(td[0] == 0.25 && td[1] == 1.25 * -0.25);
 }
 
+/* float32 ops round their scalars to float first, then evaluate in double
+ * and round once: exact bits. (Guards against the GCC 12 -O2 -fopenmp
+ * miscompilation that once dropped the scalar rounding.) */
+static void test_f32_scalar_rounding(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    const double al = 0.7, be = -1.3;
+    const double alr = (double)(float)al, ber = (double)(float)be;
+    double ad[N], bd[N];
+    fill(ad, N, 191, 0.1, 2);
+    fill(bd, N, 192, 0.1, 2);
+    float a[N], b[N], o[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (float)ad[i];
+        b[i] = (float)bd[i];
+    }
+    ddgan_ew_desc e = {.dtype = DDGAN_DT_F32, .shape = {1, 2, 4, 8}, .a_strides = {64, 32, 8, 1},
+                       .b_strides = {64, 32, 8, 1}};
+    OK(ops()->binary(g_be, &e, DDGAN_BIN_AXPBY, al, be, a, b, o, 0));
+    for (int i = 0; i < N; i++)
+        assert_true(o[i] == (float)(alr * a[i] + ber * b[i]));
+    OK(ops()->unary(g_be, &e, DDGAN_UN_SQRT, al, be + 2, a, o, 0));
+    for (int i = 0; i < N; i++)
+        assert_true(o[i] == (float)(alr * sqrt(a[i] + (double)(float)(be + 2))));
+    OK(ops()->act_fwd(g_be, DDGAN_DT_F32, DDGAN_ACT_LRELU, 0.3, N, b, o));
+    for (int i = 0; i < N; i++)
+        b[i] = -b[i];
+    OK(ops()->act_fwd(g_be, DDGAN_DT_F32, DDGAN_ACT_LRELU, 0.3, N, b, o));
+    for (int i = 0; i < N; i++)
+        assert_true(o[i] == (float)((double)0.3f * b[i]));
+    ddgan_upfirdn_desc f = {.dtype = DDGAN_DT_F32, .n = 1, .c = 1, .h = 8, .w = 8, .up = 1,
+                            .down = 1, .taps = 1, .kernel = {0.1}};
+    OK(ops()->upfirdn_fwd(g_be, &f, a, o, 0));
+    for (int i = 0; i < N; i++)
+        assert_true(o[i] == (float)((double)0.1f * (double)0.1f * a[i]));
+    ddgan_matmul_desc m = {.dtype = DDGAN_DT_F32, .batch = 1, .m = 8, .n = 8, .k = 1, .lda = 1,
+                           .ldb = 8, .ldc = 8, .alpha = al, .beta = be};
+    for (int i = 0; i < N; i++)
+        o[i] = b[i];
+    OK(ops()->matmul(g_be, &m, a, a, o));
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++)
+            assert_true(o[i * 8 + j] ==
+                        (float)(alr * ((double)a[i] * a[j]) + ber * b[i * 8 + j]));
+}
+
 /* matmul with beta = 0 ignores NaN in C; optional pointers may be NULL. */
 static void test_nan_and_optional(void **state)
 {
@@ -1433,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_ema_closed_form),
         cmocka_unit_test(test_rand_matches_philox),
         cmocka_unit_test(test_act_edges),
+        cmocka_unit_test(test_f32_scalar_rounding),
         cmocka_unit_test(test_nan_and_optional),
         cmocka_unit_test(test_determinism_threads),
         cmocka_unit_test(test_bad_arguments),
