@@ -324,7 +324,8 @@ static void rec_fir(recorder *r, char mode, int c, int h, int need_dx)
         r->error = 1;
         return;
     }
-    snprintf(t.variant, sizeof t.variant, "%s", mode == 'u' ? "up2" : mode == 'd' ? "down2" : "blur");
+    snprintf(t.variant, sizeof t.variant, "%s",
+             mode == 'u' ? "up2" : mode == 'd' ? "down2" : "blur");
     snprintf(t.shape, sizeof t.shape, "%dx%dx%dx%d>%dx%d", d->n, c, h, h, d->h_out, d->w_out);
     rec_push(r, PASS_FWD, &t, 1);
     if (need_dx) {
@@ -838,6 +839,14 @@ static void time_entry(ddgan_backend *be, op_entry *e, double min_time, uint64_t
 /* ------------------------------------------------------------------------ */
 /* Output */
 
+#if defined(__clang__)
+#define COMPILER_STRING __VERSION__
+#elif defined(__GNUC__)
+#define COMPILER_STRING "gcc " __VERSION__
+#else
+#define COMPILER_STRING "unknown compiler"
+#endif
+
 typedef struct options {
     const char *backend;
     const char *config; /* "mnist", "cifar10" or "all" */
@@ -1123,7 +1132,7 @@ static void usage(FILE *f)
             "  --backend NAME     backend to time (default ref)\n"
             "  --config C         mnist, cifar10 or all (default all)\n"
             "  --batch N          batch size (default 64)\n"
-            "  --min-time S       repeat each op until S seconds of repeats (default 0.5)\n"
+            "  --min-time S       after the first call, repeat each op for S seconds (default 0.5)\n"
             "  --threads N        worker threads, 0 = all online CPUs (default 0)\n"
             "  --quick            min-time 0 and batch 8 for cifar10 (explicit options win)\n"
             "  --filter TEXT      only ops whose \"NET PASS OP VARIANT SHAPE\" contains TEXT\n"
@@ -1261,13 +1270,13 @@ int main(int argc, char **argv)
         printf(",\"threads\":%d,\"dtype\":\"float32\",\"libddgan\":", threads);
         json_str(stdout, ddgan_version_string());
         printf(",\"compiler\":");
-        json_str(stdout, __VERSION__);
+        json_str(stdout, COMPILER_STRING);
         printf("}\n");
     } else {
         printf("bench_ops: libddgan %s, backend %s, %d thread%s, float32\n",
                ddgan_version_string(), ddgan_context_backend(ctx), threads,
                threads == 1 ? "" : "s");
-        printf("machine: %ld CPUs online, %s; compiler %s\n", ncpu, cpu, __VERSION__);
+        printf("machine: %ld CPUs online, %s; compiler %s\n", ncpu, cpu, COMPILER_STRING);
         printf("rate: GFLOP/s = 2 x MACs / time for conv and matmul; GB/s = minimal bytes read + "
                "written / time for the others\n");
     }

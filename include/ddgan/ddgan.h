@@ -320,6 +320,201 @@ DDGAN_API ddgan_status_t ddgan_schedule_sample_posterior_f64(ddgan_schedule_t s,
                                                              size_t batch, size_t per_example,
                                                              const double *eps, double *out);
 
+/* ------------------------------------------------------------------------ */
+/* Networks: common description                                             */
+/* ------------------------------------------------------------------------ */
+
+/** Size and cost of a network, filled by ddgan_generator_summary() /
+ *  ddgan_discriminator_summary(). */
+typedef struct ddgan_model_summary {
+    uint32_t struct_size;
+    size_t num_params;        /**< parameters (elements) */
+    size_t num_tensors;       /**< parameter tensors (state_dict entries) */
+    double gflops_per_image;  /**< forward GFLOPs per example: 2 x MACs of convolutions and
+                                   matrix products (FIR filters, norms and activations excluded) */
+} ddgan_model_summary;
+
+DDGAN_API ddgan_status_t ddgan_model_summary_init(ddgan_model_summary *s, size_t struct_size);
+
+/** Description of one parameter tensor (ddgan_generator_tensor_info / ..._discriminator_...). */
+typedef struct ddgan_tensor_info {
+    uint32_t struct_size;
+    const char *name;  /**< official state_dict key; owned by the network handle */
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+} ddgan_tensor_info;
+
+DDGAN_API ddgan_status_t ddgan_tensor_info_init(ddgan_tensor_info *t, size_t struct_size);
+
+/* ------------------------------------------------------------------------ */
+/* Discriminator (reference section 3; 2-D toy networks: docs/toy.md)       */
+/* ------------------------------------------------------------------------ */
+
+/** Typed mirror of the discriminator's JSON config. Defaults: Discriminator_small,
+ *  nc 6, ngf 64, t_emb_dim 256, image_size 32 (256 for Discriminator_large). */
+typedef struct ddgan_discriminator_config {
+    uint32_t struct_size;
+    const char *cls; /**< "Discriminator_small" (default), "Discriminator_large" or "ToyMLP" */
+    int nc;          /**< 2 x image channels */
+    int ngf;
+    int t_emb_dim;
+    int image_size;  /**< H = W of the inputs */
+    /** ToyMLP only (docs/toy.md) */
+    int data_dim, hidden_dim, n_hidden;
+    double lrelu_slope;
+} ddgan_discriminator_config;
+
+DDGAN_API ddgan_status_t ddgan_discriminator_config_init(ddgan_discriminator_config *cfg,
+                                                         size_t struct_size);
+/** Creates a discriminator from the typed config (official initialisation). */
+DDGAN_API ddgan_status_t ddgan_discriminator_create(ddgan_discriminator_t *out, ddgan_context_t ctx,
+                                                    const ddgan_discriminator_config *cfg);
+
+/**
+ * Creates a discriminator from its JSON config: {"cls": "Discriminator_small"
+ * | "Discriminator_large" | "ToyMLP", "nc", "ngf", "t_emb_dim", ...}; unknown
+ * keys are ignored, known keys with unsupported values refused naming the key
+ * and value. Parameters get the official initialisation (reference section 4)
+ * drawn from the context seed.
+ */
+DDGAN_API ddgan_status_t ddgan_discriminator_create_json(ddgan_discriminator_t *out, ddgan_context_t ctx,
+                                                         const char *config_json);
+/** Loads a discriminator from an interchange-format file (config from
+ *  __metadata__["config"], tensors by official name; a leading "module." is
+ *  stripped). Equivalent to ddgan_discriminator_load_prefixed(out, ctx, path, NULL, NULL). */
+DDGAN_API ddgan_status_t ddgan_discriminator_load(ddgan_discriminator_t *out, ddgan_context_t ctx,
+                                                  const char *path);
+/** prefix NULL or "" = none; config_key NULL = "config". Only tensors whose
+ *  name starts with prefix are considered; among those, a missing, unexpected
+ *  or misshaped tensor is DDGAN_ERR_FORMAT naming it. */
+DDGAN_API ddgan_status_t ddgan_discriminator_load_prefixed(ddgan_discriminator_t *out, ddgan_context_t ctx,
+                                                           const char *path, const char *prefix,
+                                                           const char *config_key);
+/** Writes the interchange format (no prefix), atomically. */
+DDGAN_API ddgan_status_t ddgan_discriminator_save(ddgan_discriminator_t d, const char *path);
+/** NULL is a no-op. */
+DDGAN_API void ddgan_discriminator_destroy(ddgan_discriminator_t d);
+/** The config JSON (owned by the handle; "" for an invalid handle). */
+DDGAN_API const char *ddgan_discriminator_config_json(ddgan_discriminator_t d);
+DDGAN_API ddgan_status_t ddgan_discriminator_summary(ddgan_discriminator_t d, ddgan_model_summary *out);
+DDGAN_API size_t ddgan_discriminator_num_tensors(ddgan_discriminator_t d);
+DDGAN_API ddgan_status_t ddgan_discriminator_tensor_info(ddgan_discriminator_t d, size_t index,
+                                                         ddgan_tensor_info *out);
+
+/**
+ * logits[batch] = D(x_prev, t, x_t). Images: x_prev and x_t [batch, nc/2, H, W]
+ * (H, W divisible by 8 for Discriminator_small, 64 for _large); batch must be
+ * < 4 or a multiple of 4 (minibatch standard deviation, as the official code).
+ * 2-D toy: [batch, 2].
+ */
+DDGAN_API ddgan_status_t ddgan_discriminator_forward(ddgan_discriminator_t d, const float *x_prev,
+                                                     const int64_t *t, const float *x_t, size_t batch,
+                                                     float *logits);
+/**
+ * R1: penalty = gamma/2 * mean_b ||d(sum D)/d x_prev_b||^2; its exact gradient
+ * w.r.t. every parameter is ADDED to the discriminator's gradient buffers.
+ * penalty_out may be NULL.
+ */
+DDGAN_API ddgan_status_t ddgan_discriminator_r1(ddgan_discriminator_t d, const float *x_prev,
+                                                const int64_t *t, const float *x_t, size_t batch,
+                                                float gamma, float *penalty_out);
+/** Backward of sum_b dlogits[b] * D_b: parameter gradients are ADDED to the
+ *  gradient buffers; dx_prev (may be NULL) receives d/dx_prev. */
+DDGAN_API ddgan_status_t ddgan_discriminator_backward(ddgan_discriminator_t d, const float *x_prev,
+                                                      const int64_t *t, const float *x_t, size_t batch,
+                                                      const float *dlogits, float *dx_prev);
+DDGAN_API ddgan_status_t ddgan_discriminator_zero_grad(ddgan_discriminator_t d);
+/** name: official state_dict key; n must equal the tensor's element count. */
+DDGAN_API ddgan_status_t ddgan_discriminator_get_param(ddgan_discriminator_t d, const char *name,
+                                                       float *out, size_t n);
+DDGAN_API ddgan_status_t ddgan_discriminator_set_param(ddgan_discriminator_t d, const char *name,
+                                                       const float *in, size_t n);
+DDGAN_API ddgan_status_t ddgan_discriminator_get_grad(ddgan_discriminator_t d, const char *name,
+                                                      float *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Generator (reference section 2; 2-D toy networks: docs/toy.md)           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Typed mirror of the generator's JSON config (official NCSNpp argument
+ * names). ddgan_generator_config_init fills train_ddgan.py's defaults with
+ * the CIFAR-10 architecture (image_size 32, num_channels 3, nf 128, ch_mult
+ * 1 2 2 2, 2 res blocks, attention at 16, nz 100, z_emb_dim 256, n_mlp 4).
+ * Strings may be NULL (= default). List lengths are given by the *_len fields.
+ */
+typedef struct ddgan_generator_config {
+    uint32_t struct_size;
+    const char *cls; /**< "NCSNpp" (default) or "ToyMLP" */
+    int image_size, num_channels, num_channels_dae;
+    int ch_mult[8];
+    int ch_mult_len;
+    int num_res_blocks;
+    int attn_resolutions[8];
+    int attn_resolutions_len;
+    int nz, z_emb_dim, n_mlp;
+    int centered, not_use_tanh, conditional, fir;
+    double fir_kernel[8];
+    int fir_kernel_len;
+    int skip_rescale, resamp_with_conv;
+    double dropout;
+    const char *resblock_type, *progressive, *progressive_input, *progressive_combine, *embedding_type;
+    /** The schedule travels with the weights, so a file alone can be sampled. */
+    int num_timesteps;
+    double beta_min, beta_max;
+    int use_geometric;
+    /** ToyMLP only (docs/toy.md): 2-D data. */
+    int data_dim, hidden_dim, n_hidden, t_emb_dim;
+    double lrelu_slope, data_scale;
+} ddgan_generator_config;
+
+DDGAN_API ddgan_status_t ddgan_generator_config_init(ddgan_generator_config *cfg, size_t struct_size);
+
+/** Creates a generator from the typed config (official initialisation from the context seed). */
+DDGAN_API ddgan_status_t ddgan_generator_create(ddgan_generator_t *out, ddgan_context_t ctx,
+                                                const ddgan_generator_config *cfg);
+/** Creates a generator from its JSON config (official argument names, as in
+ *  the interchange format's __metadata__["config"]); unknown keys are ignored,
+ *  unsupported values refused naming the key and value. */
+DDGAN_API ddgan_status_t ddgan_generator_create_json(ddgan_generator_t *out, ddgan_context_t ctx,
+                                                     const char *config_json);
+DDGAN_API ddgan_status_t ddgan_generator_load(ddgan_generator_t *out, ddgan_context_t ctx, const char *path);
+/** prefix NULL or "" = none (e.g. "G_ema." in a trainer checkpoint, "gen." in
+ *  the test vectors); config_key NULL = "config". */
+DDGAN_API ddgan_status_t ddgan_generator_load_prefixed(ddgan_generator_t *out, ddgan_context_t ctx,
+                                                       const char *path, const char *prefix,
+                                                       const char *config_key);
+DDGAN_API ddgan_status_t ddgan_generator_save(ddgan_generator_t g, const char *path);
+DDGAN_API void ddgan_generator_destroy(ddgan_generator_t g);
+DDGAN_API const char *ddgan_generator_config_json(ddgan_generator_t g);
+DDGAN_API ddgan_status_t ddgan_generator_summary(ddgan_generator_t g, ddgan_model_summary *out);
+DDGAN_API size_t ddgan_generator_num_tensors(ddgan_generator_t g);
+DDGAN_API ddgan_status_t ddgan_generator_tensor_info(ddgan_generator_t g, size_t index,
+                                                     ddgan_tensor_info *out);
+/** Shape of one example: images C, H, W; 2-D toy data (2, 1, 1). nz receives the latent size. */
+DDGAN_API ddgan_status_t ddgan_generator_shape(ddgan_generator_t g, int *channels, int *height,
+                                               int *width, int *nz);
+
+/**
+ * x0_out = G(x_t, t, z): x_t [batch, C, H, W] (2-D: [batch, 2]), t in
+ * 0 .. num_timesteps-1, z [batch, nz] or NULL (drawn from the context's host
+ * stream). Any batch: the library splits large batches internally.
+ */
+DDGAN_API ddgan_status_t ddgan_generator_forward(ddgan_generator_t g, const float *x_t, const int64_t *t,
+                                                 const float *z, size_t batch, float *x0_out);
+/** Backward of sum(dx0 * G(x_t, t, z)): parameter gradients are ADDED to the
+ *  gradient buffers (z must be given). */
+DDGAN_API ddgan_status_t ddgan_generator_backward(ddgan_generator_t g, const float *x_t, const int64_t *t,
+                                                  const float *z, size_t batch, const float *dx0);
+DDGAN_API ddgan_status_t ddgan_generator_zero_grad(ddgan_generator_t g);
+DDGAN_API ddgan_status_t ddgan_generator_get_param(ddgan_generator_t g, const char *name, float *out,
+                                                   size_t n);
+DDGAN_API ddgan_status_t ddgan_generator_set_param(ddgan_generator_t g, const char *name, const float *in,
+                                                   size_t n);
+DDGAN_API ddgan_status_t ddgan_generator_get_grad(ddgan_generator_t g, const char *name, float *out,
+                                                  size_t n);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

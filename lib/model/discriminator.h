@@ -16,6 +16,8 @@ typedef struct ddgan_disc_config {
     int ngf;
     int t_emb_dim;
     double lrelu_slope; /* 0.2 */
+    int image_size;     /* H = W of the inputs (the API needs it; the network accepts any size
+                           divisible by 2^downsamplings) */
 } ddgan_disc_config;
 
 typedef struct ddgan_dblock {

@@ -23,7 +23,9 @@ typedef enum ddgan_init_kind {
     DDGAN_INIT_FAN_AVG_UNIFORM,  /* layers.default_init(scale): U(+-sqrt(3 scale / fan_avg)) */
     DDGAN_INIT_FAN_OUT_UNIFORM,  /* dense_layer helpers: U(+-sqrt(3 gain / max(1, fan_out))) */
     DDGAN_INIT_STYLE_BIAS,       /* AdaGN style bias: first half 1, second half 0 */
-    DDGAN_INIT_NORMAL            /* N(0, scale^2), e.g. the Fourier embedding */
+    DDGAN_INIT_NORMAL,           /* N(0, scale^2), e.g. the Fourier embedding */
+    DDGAN_INIT_FAN_IN_UNIFORM    /* PyTorch's default Linear init: U(+-scale / sqrt(fan_in)); for a
+                                  * bias set fan_in to its weight's fan-in (the toy networks) */
 } ddgan_init_kind;
 
 typedef struct ddgan_param {
@@ -35,6 +37,7 @@ typedef struct ddgan_param {
     ddgan_init_kind init;
     double init_scale; /* scale / gain of the init (0 is replaced by 1e-10 as the official code does) */
     int trainable;     /* 0 for frozen tensors (the Fourier embedding's W) */
+    int64_t fan_in;    /* DDGAN_INIT_FAN_IN_UNIFORM: fan-in to use (0 = from the shape) */
 } ddgan_param;
 
 typedef struct ddgan_param_table {

@@ -58,7 +58,7 @@ static double *read_ref(ddgan_st_file *f, const char *name, size_t n)
     return r;
 }
 
-static const ddgan_disc_config k_tiny = {0, 2, 4, 32, 0.2};
+static const ddgan_disc_config k_tiny = {0, 2, 4, 32, 0.2, 16};
 
 /* Golden vectors, in float32 (against the official float32 outputs) or
  * float64 (against the f64.* references). */
@@ -232,7 +232,7 @@ static void run_fd(int batch, int large)
     nt_env e;
     nt_env_init(&e, DDGAN_DT_F64, 1, 64);
     ddgan_disc_net net;
-    const ddgan_disc_config cfg = {large, 2, large ? 1 : 2, 8, 0.2};
+    const ddgan_disc_config cfg = {large, 2, large ? 1 : 2, 8, 0.2, large ? 64 : 8};
     assert_int_equal(ddgan__disc_init(&net, &cfg, 8, DDGAN_DT_F64), DDGAN_OK);
     e.pt = net.pt;
     /* weights large enough that every path matters (init_scale 0 layers too) */

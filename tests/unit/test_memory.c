@@ -25,7 +25,7 @@ static void count_free(void *user, void *p)
     free(p);
 }
 
-static const ddgan_disc_config k_cfg = {0, 2, 4, 32, 0.2};
+static const ddgan_disc_config k_cfg = {0, 2, 4, 32, 0.2, 16};
 
 /* Forward + backward + R1 of the discriminator, the heaviest step pattern. */
 static ddgan_status_t d_step(ddgan_netmem *m, ddgan_disc_net *net, int batch)
