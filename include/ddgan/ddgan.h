@@ -515,6 +515,127 @@ DDGAN_API ddgan_status_t ddgan_generator_set_param(ddgan_generator_t g, const ch
 DDGAN_API ddgan_status_t ddgan_generator_get_grad(ddgan_generator_t g, const char *name, float *out,
                                                   size_t n);
 
+/* ------------------------------------------------------------------------ */
+/* Sampling (reference 1.7)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Draws n samples with T = num_timesteps generator steps: x_T ~ N(0, I), then
+ * for i = T-1 .. 0: z ~ N(0, I), x0 = G(x, i, z), x = posterior(x0, x, i).
+ * out: [n, C, H, W] (2-D toy data: [n, 2], in data units: multiplied by the
+ * config's data_scale). All draws come from (seed, sample index) — Philox
+ * stream DDGAN_SAMPLE_STREAM_BASE + index of `seed` (docs/rng.md) — so the
+ * result does not depend on internal batching or threads. The schedule must
+ * have the generator's num_timesteps.
+ */
+DDGAN_API ddgan_status_t ddgan_sample(ddgan_generator_t g, ddgan_schedule_t s, size_t n, uint64_t seed,
+                                      float *out);
+/** Replay variant: x_init [n, C, H, W]; z_steps[i] [n, nz] and noise_steps[i]
+ *  [n, C, H, W] for step i = T-1 .. 0, indexed by i (the official draw order
+ *  per step is z, then noise). A NULL array (or NULL entry) is drawn as in
+ *  ddgan_sample with seed 0. x_init and noise are in diffusion units. */
+DDGAN_API ddgan_status_t ddgan_sample_with_draws(ddgan_generator_t g, ddgan_schedule_t s, size_t n,
+                                                 const float *x_init, const float *const *z_steps,
+                                                 const float *const *noise_steps, float *out);
+/** As ddgan_sample, also writing every intermediate x: trajectory
+ *  [(T + 1), n, C, H, W] holds x_T, x_{T-1}, ..., x_0 (data units). */
+DDGAN_API ddgan_status_t ddgan_sample_trajectory(ddgan_generator_t g, ddgan_schedule_t s, size_t n,
+                                                 uint64_t seed, float *trajectory);
+
+/* ------------------------------------------------------------------------ */
+/* Trainer (reference section 5)                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ddgan_lr_schedule {
+    DDGAN_LR_CONSTANT = 0,
+    DDGAN_LR_COSINE = 1 /**< cosine annealing per epoch to eta_min over num_epoch epochs */
+} ddgan_lr_schedule;
+
+/** Trainer configuration (official names; defaults of train_ddgan.py). */
+typedef struct ddgan_trainer_config {
+    uint32_t struct_size;
+    int batch_size;   /**< the largest batch a step may take (memory is planned for it). Default 64 */
+    float lr_g;       /**< 1.5e-4 */
+    float lr_d;       /**< 1e-4 */
+    float beta1;      /**< 0.5 */
+    float beta2;      /**< 0.9 */
+    float adam_eps;   /**< 1e-8 */
+    float r1_gamma;   /**< 0.05 */
+    int lazy_reg;     /**< R1 when global_step % lazy_reg == 0; 0 = every step (default) */
+    int use_ema;      /**< 0 */
+    float ema_decay;  /**< 0.9999 */
+    int lr_schedule;  /**< DDGAN_LR_COSINE (default) or DDGAN_LR_CONSTANT */
+    float eta_min;    /**< 1e-5 */
+    int num_epoch;    /**< 1200 */
+    int steps_per_epoch; /**< steps per epoch for the cosine schedule (epoch = global_step /
+                              steps_per_epoch); default 1 */
+    uint64_t seed;    /**< seed of the training draws. Default 1024 */
+    int skip_nonfinite; /**< 1: a step with non-finite losses/gradients changes nothing and is
+                             counted (ddgan_trainer_skipped_steps) instead of failing. Default 0 */
+} ddgan_trainer_config;
+
+DDGAN_API ddgan_status_t ddgan_trainer_config_init(ddgan_trainer_config *cfg, size_t struct_size);
+
+/** Statistics of one step (float unless noted). */
+typedef struct ddgan_step_stats {
+    uint32_t struct_size;
+    float err_d;        /**< err_d_real + err_d_fake (without R1, as the official log) */
+    float err_d_real, err_d_fake, err_g;
+    float r1_penalty;   /**< NaN when R1 was not applied this step */
+    float d_real_mean, d_fake_mean;
+    int64_t global_step; /**< after the step */
+    float grad_norm_d, grad_norm_g; /**< L2 norms of the gradients the Adam steps used */
+    float lr_d, lr_g;   /**< learning rates used */
+    double seconds;     /**< wall time of the step */
+} ddgan_step_stats;
+
+DDGAN_API ddgan_status_t ddgan_step_stats_init(ddgan_step_stats *s, size_t struct_size);
+
+/** Every random draw of one iteration (names as in the vectors: input.d.t, ...).
+ *  A NULL member is drawn from the trainer's RNG. */
+typedef struct ddgan_step_draws {
+    uint32_t struct_size;
+    const int64_t *d_t;
+    const float *d_eps_pair, *d_eps_q, *d_z, *d_eps_post;
+    const int64_t *g_t;
+    const float *g_eps_pair, *g_eps_q, *g_z, *g_eps_post;
+} ddgan_step_draws;
+
+DDGAN_API ddgan_status_t ddgan_step_draws_init(ddgan_step_draws *d, size_t struct_size);
+
+/**
+ * Creates a trainer. It borrows g, d and s (they must outlive it); they must
+ * share one context, and the schedule must have the generator's
+ * num_timesteps. Adam and EMA state are allocated and the memory for a step of
+ * cfg->batch_size is planned here.
+ */
+DDGAN_API ddgan_status_t ddgan_trainer_create(ddgan_trainer_t *out, ddgan_generator_t g,
+                                              ddgan_discriminator_t d, ddgan_schedule_t s,
+                                              const ddgan_trainer_config *cfg);
+DDGAN_API void ddgan_trainer_destroy(ddgan_trainer_t tr);
+
+/** One iteration in the official order (reference 5.2) on real data x0
+ *  [batch, C, H, W] in [-1, 1] (2-D toy data: [batch, 2] in data units).
+ *  stats may be NULL. */
+DDGAN_API ddgan_status_t ddgan_trainer_step(ddgan_trainer_t tr, const float *x0, size_t batch,
+                                            ddgan_step_stats *stats);
+DDGAN_API ddgan_status_t ddgan_trainer_step_with_draws(ddgan_trainer_t tr, const float *x0, size_t batch,
+                                                       const ddgan_step_draws *draws,
+                                                       ddgan_step_stats *stats);
+/** Moves the lazy-R1 phase, the epoch and the learning rate. */
+DDGAN_API ddgan_status_t ddgan_trainer_set_global_step(ddgan_trainer_t tr, int64_t step);
+DDGAN_API int64_t ddgan_trainer_global_step(ddgan_trainer_t tr);
+/** Steps skipped because of non-finite values (skip_nonfinite = 1). */
+DDGAN_API int64_t ddgan_trainer_skipped_steps(ddgan_trainer_t tr);
+/** Full state in one safetensors file, written atomically (docs/training.md). */
+DDGAN_API ddgan_status_t ddgan_trainer_save(ddgan_trainer_t tr, const char *path);
+/** Restores a checkpoint into a trainer built with the same configs. On any
+ *  error the trainer is left untouched. */
+DDGAN_API ddgan_status_t ddgan_trainer_load(ddgan_trainer_t tr, const char *path);
+/** A new caller-owned generator holding a copy of the current EMA weights
+ *  (DDGAN_ERR_UNSUPPORTED when use_ema is off). */
+DDGAN_API ddgan_status_t ddgan_trainer_ema_generator(ddgan_generator_t *out, ddgan_trainer_t tr);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

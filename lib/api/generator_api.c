@@ -276,8 +276,8 @@ static ddgan_status_t body(ddgan_generator_t g, const run_args *a)
 
 static ddgan_status_t ensure_batch_capacity(ddgan_generator_t g, int batch)
 {
-    if (g->cls != DDGAN_CLS_TOY)
-        return ddgan__gen_set_max_batch(&g->net, batch);
+    if (g->cls != DDGAN_CLS_TOY) /* only ever raised: a trainer may rely on a larger limit */
+        return batch > g->net.max_batch ? ddgan__gen_set_max_batch(&g->net, batch) : DDGAN_OK;
     ddgan_temb *temb = &g->toy.temb;
     if (batch <= temb->max_batch)
         return DDGAN_OK;

@@ -3,6 +3,7 @@
 #define DDGAN_MODEL_HANDLES_H
 
 #include "core/context.h"
+#include "io/safetensors.h"
 #include "model/config_json.h"
 #include "model/discriminator.h"
 #include "model/generator.h"

@@ -1,0 +1,455 @@
+/*
+ * One DDGAN training iteration in the official order (reference 5.2):
+ *
+ *   D step: t, eps_pair, eps_q -> (x_t, x_tp1); D on the real pair,
+ *           softplus(-D) backward; lazy R1; z -> x0_pred = G(x_tp1, t, z)
+ *           (G frozen); eps_post -> x_pos; D on the fake pair, softplus(D)
+ *           backward; Adam on D.
+ *   G step: fresh t, eps_pair, eps_q on the same batch; z -> G (recorded);
+ *           eps_post -> x_pos; softplus(-D(x_pos)) through the updated,
+ *           frozen D, back through the posterior mean (coef1) into G; Adam
+ *           on G; EMA.
+ *
+ * The same code runs as a planning dry run (the arena only counts bytes and
+ * no op runs) and for real, so a step allocates nothing. Every random draw
+ * has a fixed position in the step's own Philox stream, whether or not the
+ * caller supplies it (replay).
+ */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/philox.h"
+#include "train/trainer.h"
+
+typedef struct step {
+    struct ddgan_trainer *tr;
+    int B;
+    int planning;
+    ddgan_backend *be;
+    const ddgan_step_draws *dr;
+    uint64_t stream, block; /* the step's Philox stream and next block */
+    ddgan_exec ex_d, ex_d_frozen, ex_g, ex_g_frozen;
+    ddgan_exec *ex; /* for arena allocations */
+} step;
+
+static ddgan_exec make_exec(struct ddgan_trainer *tr, ddgan_netmem *m, int grads)
+{
+    ddgan_exec ex;
+    memset(&ex, 0, sizeof ex);
+    ex.be = m->be;
+    ex.k = m->be->ops->compute;
+    ex.dt = DDGAN_DT_F32;
+    ex.dsz = sizeof(float);
+    ex.arena = &tr->arena;
+    ex.params = m->params;
+    ex.grads = grads ? m->grads : NULL;
+    return ex;
+}
+
+static ddgan_status_t alloc(step *st, ddgan_tensor *t, int c, int h, int w)
+{
+    return ddgan__tensor_alloc(st->ex, t, st->B, c, h, w);
+}
+
+/* A normal draw of t's shape: given (replay) or from the step's stream. The
+ * stream position advances either way. */
+static ddgan_status_t draw_normal(step *st, ddgan_tensor *t, const float *given)
+{
+    const size_t n = ddgan__numel(t);
+    const uint64_t block = st->block;
+    st->block += ddgan__philox_blocks(n);
+    if (st->planning)
+        return DDGAN_OK;
+    if (given)
+        return st->be->ops->copy_h2d(st->be, t->data, given, n * sizeof(float));
+    return st->be->ops->compute->rand_normal(st->be, DDGAN_DT_F32, n, st->tr->cfg.seed, st->stream, block,
+                                             t->data);
+}
+
+/* Time indices: uniform integers in [0, T) (host: they feed the embeddings). */
+static ddgan_status_t draw_t(step *st, int64_t *t, const int64_t *given)
+{
+    const int T = st->tr->s->T;
+    float u[4];
+    for (int b = 0; b < st->B; b += 4) {
+        ddgan__philox_uniform(st->tr->cfg.seed, st->stream, st->block + (uint64_t)b / 4, u, 4);
+        for (int k = 0; k < 4 && b + k < st->B; k++) {
+            int v = (int)((double)u[k] * T);
+            t[b + k] = v < T ? v : T - 1;
+        }
+    }
+    st->block += ddgan__philox_blocks((size_t)st->B);
+    if (given) {
+        for (int b = 0; b < st->B; b++) {
+            if (given[b] < 0 || given[b] >= T)
+                return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "draws: t[%d] = %lld not in [0, %d]", b,
+                                 (long long)given[b], T - 1);
+            t[b] = given[b];
+        }
+    }
+    return DDGAN_OK;
+}
+
+/* A per-example coefficient vector [B] uploaded from the host. */
+static ddgan_status_t upload_vec(step *st, ddgan_tensor *v, const float *host)
+{
+    DDGAN_TRY(alloc(st, v, 1, 1, 1));
+    if (st->planning)
+        return DDGAN_OK;
+    return st->be->ops->copy_h2d(st->be, v->data, host, (size_t)st->B * sizeof(float));
+}
+
+/* out = a[b] * x + c[b] * y, per example (float32: (a x) + (c y) as the official code) */
+static ddgan_status_t scale2(step *st, const ddgan_tensor *x, const ddgan_tensor *a, const ddgan_tensor *y,
+                             const ddgan_tensor *c, ddgan_tensor *out)
+{
+    ddgan_tensor tmp;
+    DDGAN_TRY(ddgan__tensor_alloc(st->ex, out, x->n, x->c, x->h, x->w));
+    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &tmp, x->n, x->c, x->h, x->w));
+    ddgan_ew_desc d;
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
+    d.b_strides[0] = 1;
+    d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
+    ddgan_exec *ex = st->ex;
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, x->data, a->data, tmp.data, 0));
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, y->data, c->data, out->data, 0));
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
+    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, tmp.data, out->data, out->data, 0);
+}
+
+/* q_sample_pairs (reference 1.7): draws eps_pair, then eps_q */
+static ddgan_status_t q_pairs(step *st, const ddgan_tensor *x0, const int64_t *t, const float *g_pair,
+                              const float *g_q, ddgan_tensor *x_t, ddgan_tensor *x_tp1)
+{
+    const ddgan_schedule_t s = st->tr->s;
+    float *h = st->tr->host_vec;
+    const int B = st->B;
+    ddgan_tensor ep, eq, a, sg, a1, s1;
+    DDGAN_TRY(alloc(st, &ep, x0->c, x0->h, x0->w));
+    DDGAN_TRY(alloc(st, &eq, x0->c, x0->h, x0->w));
+    DDGAN_TRY(draw_normal(st, &ep, g_pair));
+    DDGAN_TRY(draw_normal(st, &eq, g_q));
+    for (int b = 0; b < B; b++) {
+        h[b] = s->coef_f32[DDGAN_COEF_A_S_CUM][t[b]];
+        h[B + b] = s->coef_f32[DDGAN_COEF_SIGMAS_CUM][t[b]];
+        h[2 * B + b] = s->coef_f32[DDGAN_COEF_A_S][t[b] + 1];
+        h[3 * B + b] = s->coef_f32[DDGAN_COEF_SIGMAS][t[b] + 1];
+    }
+    DDGAN_TRY(upload_vec(st, &a, h));
+    DDGAN_TRY(upload_vec(st, &sg, h + B));
+    DDGAN_TRY(upload_vec(st, &a1, h + 2 * B));
+    DDGAN_TRY(upload_vec(st, &s1, h + 3 * B));
+    DDGAN_TRY(scale2(st, x0, &a, &eq, &sg, x_t));
+    return scale2(st, x_t, &a1, &ep, &s1, x_tp1);
+}
+
+/* sample_posterior: draws eps (also for t = 0), out = c1 x0 + c2 x_tp1 + (t != 0) std eps.
+ * c1 (the vector) is returned for the G step's backward. */
+static ddgan_status_t posterior(step *st, const ddgan_tensor *x0p, const ddgan_tensor *x_tp1,
+                                const int64_t *t, const float *g_eps, ddgan_tensor *out, ddgan_tensor *c1)
+{
+    const ddgan_schedule_t s = st->tr->s;
+    float *h = st->tr->host_vec;
+    const int B = st->B;
+    ddgan_tensor eps, c2, sd, mean, noise;
+    DDGAN_TRY(alloc(st, &eps, x0p->c, x0p->h, x0p->w));
+    DDGAN_TRY(draw_normal(st, &eps, g_eps));
+    for (int b = 0; b < B; b++) {
+        h[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF1][t[b]];
+        h[B + b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF2][t[b]];
+        const float lv = s->coef_f32[DDGAN_COEF_POST_LOG_VARIANCE_CLIPPED][t[b]];
+        h[2 * B + b] = (t[b] != 0 ? 1.0f : 0.0f) * expf(0.5f * lv);
+    }
+    DDGAN_TRY(upload_vec(st, c1, h));
+    DDGAN_TRY(upload_vec(st, &c2, h + B));
+    DDGAN_TRY(upload_vec(st, &sd, h + 2 * B));
+    DDGAN_TRY(scale2(st, x0p, c1, x_tp1, &c2, &mean));
+    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &noise, x0p->n, x0p->c, x0p->h, x0p->w));
+    ddgan_ew_desc d;
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x0p->n, x0p->c, x0p->h, x0p->w);
+    d.b_strides[0] = 1;
+    d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
+    ddgan_exec *ex = st->ex;
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, eps.data, sd.data, noise.data, 0));
+    DDGAN_TRY(ddgan__tensor_alloc(st->ex, out, x0p->n, x0p->c, x0p->h, x0p->w));
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x0p->n, x0p->c, x0p->h, x0p->w);
+    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, mean.data, noise.data, out->data, 0);
+}
+
+static double softplus(double x) { return x > 20.0 ? x : log1p(exp(x)); }
+static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* Reads the logits, returns mean softplus(sign * l) and uploads its gradient
+ * w.r.t. the logits into dl. */
+static ddgan_status_t loss_and_grad(step *st, const ddgan_tensor *logits, double sign, double *loss,
+                                    double *mean_logit, ddgan_tensor *dl)
+{
+    const int B = st->B;
+    DDGAN_TRY(alloc(st, dl, 1, 1, 1));
+    *loss = 0.0;
+    *mean_logit = 0.0;
+    if (st->planning)
+        return DDGAN_OK;
+    float *l = st->tr->host_vec + 4 * B, *g = st->tr->host_vec + 5 * B;
+    DDGAN_TRY(st->be->ops->copy_d2h(st->be, l, logits->data, (size_t)B * sizeof(float)));
+    double sum = 0.0, sl = 0.0;
+    for (int b = 0; b < B; b++) {
+        sum += softplus(sign * (double)l[b]);
+        sl += l[b];
+        /* d/dl softplus(sign l) / B = sign sigmoid(sign l) / B */
+        g[b] = (float)sign * sigmoidf((float)sign * l[b]) / (float)B;
+    }
+    *loss = sum / B;
+    *mean_logit = sl / B;
+    return st->be->ops->copy_h2d(st->be, dl->data, g, (size_t)B * sizeof(float));
+}
+
+/* ||grads||^2 of a flat buffer (host value; 0 while planning) */
+static ddgan_status_t grad_sumsq(step *st, const void *grads, size_t n, double *out)
+{
+    ddgan_tensor s;
+    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &s, 1, 1, 1, 1));
+    const int64_t shape[4] = {1, 1, 1, (int64_t)n};
+    ddgan_exec *ex = st->ex;
+    DDGAN_TRY(DDGAN_K(ex, reduce, DDGAN_DT_F32, DDGAN_RED_SUMSQ, shape, 0xFu, grads, s.data, 0));
+    *out = 0.0;
+    if (st->planning)
+        return DDGAN_OK;
+    float v;
+    DDGAN_TRY(st->be->ops->copy_d2h(st->be, &v, s.data, sizeof v));
+    *out = v;
+    return DDGAN_OK;
+}
+
+/* Zeroes the gradients of frozen parameters (the Fourier embedding's W), so
+ * the flat Adam/EMA updates leave them unchanged. */
+static ddgan_status_t clear_frozen(step *st, const ddgan_param_table *pt, char *grads)
+{
+    if (st->planning)
+        return DDGAN_OK;
+    for (size_t i = 0; i < pt->n; i++)
+        if (!pt->p[i].trainable)
+            DDGAN_TRY(st->be->ops->fill_f32(st->be, (float *)(void *)(grads + pt->p[i].offset * sizeof(float)),
+                                            0.0f, pt->p[i].count));
+    return DDGAN_OK;
+}
+
+static ddgan_status_t adam(step *st, void *params, const void *grads, void *m, void *v, size_t n,
+                           double lr, int64_t adam_step)
+{
+    const struct ddgan_trainer *tr = st->tr;
+    ddgan_adam_desc d = {DDGAN_DT_F32, n, lr, tr->cfg.beta1, tr->cfg.beta2, tr->cfg.adam_eps, adam_step};
+    ddgan_exec *ex = st->ex;
+    return DDGAN_K(ex, adam, &d, params, grads, m, v);
+}
+
+static ddgan_status_t copy_dev(step *st, void *dst, const void *src, size_t n)
+{
+    return st->planning ? DDGAN_OK : st->be->ops->copy_d2d(st->be, dst, src, n * sizeof(float));
+}
+
+double ddgan__trainer_lr(const struct ddgan_trainer *tr, double base)
+{
+    if (tr->cfg.lr_schedule != DDGAN_LR_COSINE || tr->cfg.num_epoch < 1)
+        return base;
+    const int64_t spe = tr->cfg.steps_per_epoch > 0 ? tr->cfg.steps_per_epoch : 1;
+    double e = (double)(tr->global_step / spe);
+    if (e > tr->cfg.num_epoch)
+        e = tr->cfg.num_epoch;
+    const double pi = 3.14159265358979323846;
+    return tr->cfg.eta_min + (base - tr->cfg.eta_min) * (1.0 + cos(pi * e / tr->cfg.num_epoch)) / 2.0;
+}
+
+static int is_finite(double v) { return isfinite(v); }
+
+ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_host, int B,
+                                   const ddgan_step_draws *dr, ddgan_step_stats *stats)
+{
+    static const char fn[] = "ddgan_trainer_step";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ddgan_step_draws none;
+    memset(&none, 0, sizeof none);
+    if (!dr)
+        dr = &none;
+    step st;
+    memset(&st, 0, sizeof st);
+    st.tr = tr;
+    st.B = B;
+    st.planning = tr->arena.planning;
+    st.be = tr->ctx->backend;
+    st.dr = dr;
+    st.stream = DDGAN_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
+    st.ex_d = make_exec(tr, &tr->d->mem, 1);
+    st.ex_d_frozen = make_exec(tr, &tr->d->mem, 0);
+    st.ex_g = make_exec(tr, &tr->g->mem, 1);
+    st.ex_g_frozen = make_exec(tr, &tr->g->mem, 0);
+    st.ex = &st.ex_d;
+    ddgan__arena_reset(&tr->arena);
+    ddgan_backend *be = st.be;
+    const double lr_d = ddgan__trainer_lr(tr, tr->cfg.lr_d), lr_g = ddgan__trainer_lr(tr, tr->cfg.lr_g);
+
+    /* real data, in diffusion units */
+    ddgan_tensor x0;
+    DDGAN_TRY(alloc(&st, &x0, tr->c, tr->h, tr->w));
+    if (!st.planning) {
+        DDGAN_TRY(be->ops->copy_h2d(be, x0.data, x0_host, ddgan__numel(&x0) * sizeof(float)));
+        if (tr->data_scale != 1.0) {
+            ddgan_ew_desc d;
+            ddgan__ew_dense(&d, DDGAN_DT_F32, B, tr->c, tr->h, tr->w);
+            DDGAN_TRY(be->ops->compute->unary(be, &d, DDGAN_UN_SCALE, 1.0 / tr->data_scale, 0.0, x0.data,
+                                              x0.data, 0));
+        }
+    }
+
+    /* ---------------- D step ---------------- */
+    if (!st.planning)
+        DDGAN_TRY(be->ops->fill_f32(be, tr->d->mem.grads, 0.0f, tr->n_d));
+    DDGAN_TRY(draw_t(&st, tr->t_d, dr->d_t));
+    ddgan_tensor x_t, x_tp1, logits, dl, z, x0p, x_pos, c1;
+    DDGAN_TRY(q_pairs(&st, &x0, tr->t_d, dr->d_eps_pair, dr->d_eps_q, &x_t, &x_tp1));
+    ddgan_d_record rec_real, rec_fake;
+    DDGAN_TRY(ddgan__net_d_forward(&st.ex_d, tr->d, &x_t, tr->t_d, &x_tp1, &rec_real, &logits));
+    double err_real, d_real_mean;
+    DDGAN_TRY(loss_and_grad(&st, &logits, -1.0, &err_real, &d_real_mean, &dl));
+    DDGAN_TRY(ddgan__net_d_backward(&st.ex_d, tr->d, &rec_real, &dl, NULL));
+    double penalty = NAN;
+    const int do_r1 = tr->cfg.lazy_reg <= 0 || tr->global_step % tr->cfg.lazy_reg == 0;
+    if (do_r1 && tr->cfg.r1_gamma > 0.0f)
+        DDGAN_TRY(ddgan__net_d_r1(&st.ex_d, tr->d, &rec_real, tr->cfg.r1_gamma, &penalty));
+    else if (do_r1)
+        penalty = 0.0;
+    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
+    DDGAN_TRY(draw_normal(&st, &z, dr->d_z));
+    DDGAN_TRY(ddgan__net_g_forward(&st.ex_g_frozen, tr->g, &x_tp1, tr->t_d, &z, NULL, &x0p));
+    DDGAN_TRY(posterior(&st, &x0p, &x_tp1, tr->t_d, dr->d_eps_post, &x_pos, &c1));
+    DDGAN_TRY(ddgan__net_d_forward(&st.ex_d, tr->d, &x_pos, tr->t_d, &x_tp1, &rec_fake, &logits));
+    double err_fake, d_fake_mean;
+    DDGAN_TRY(loss_and_grad(&st, &logits, 1.0, &err_fake, &d_fake_mean, &dl));
+    DDGAN_TRY(ddgan__net_d_backward(&st.ex_d, tr->d, &rec_fake, &dl, NULL));
+    double gsq_d;
+    DDGAN_TRY(grad_sumsq(&st, tr->d->mem.grads, tr->n_d, &gsq_d));
+    if (!st.planning && !(is_finite(err_real) && is_finite(err_fake) && is_finite(gsq_d) &&
+                          (isnan(penalty) ? !do_r1 : is_finite(penalty)))) {
+        if (tr->cfg.skip_nonfinite) {
+            tr->skipped++;
+            return DDGAN_OK;
+        }
+        return DDGAN_ERR(DDGAN_ERR_NUMERICAL,
+                         "%s: step %lld: non-finite value in the discriminator step (errD_real %g, "
+                         "errD_fake %g, R1 %g, |grad D|^2 %g); nothing was changed",
+                         fn, (long long)tr->global_step, err_real, err_fake, penalty, gsq_d);
+    }
+    DDGAN_TRY(copy_dev(&st, tr->d_bak, tr->d->mem.params, tr->n_d));
+    DDGAN_TRY(copy_dev(&st, tr->d_m_bak, tr->d_m, tr->n_d));
+    DDGAN_TRY(copy_dev(&st, tr->d_v_bak, tr->d_v, tr->n_d));
+    DDGAN_TRY(adam(&st, tr->d->mem.params, tr->d->mem.grads, tr->d_m, tr->d_v, tr->n_d, lr_d,
+                   tr->adam_step_d + 1));
+
+    /* ---------------- G step (through the updated D) ---------------- */
+    st.ex = &st.ex_g;
+    if (!st.planning)
+        DDGAN_TRY(be->ops->fill_f32(be, tr->g->mem.grads, 0.0f, tr->n_g));
+    DDGAN_TRY(draw_t(&st, tr->t_g, dr->g_t));
+    DDGAN_TRY(q_pairs(&st, &x0, tr->t_g, dr->g_eps_pair, dr->g_eps_q, &x_t, &x_tp1));
+    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
+    DDGAN_TRY(draw_normal(&st, &z, dr->g_z));
+    ddgan_g_record grec;
+    DDGAN_TRY(ddgan__net_g_forward(&st.ex_g, tr->g, &x_tp1, tr->t_g, &z, &grec, &x0p));
+    DDGAN_TRY(posterior(&st, &x0p, &x_tp1, tr->t_g, dr->g_eps_post, &x_pos, &c1));
+    ddgan_d_record rec_g;
+    DDGAN_TRY(ddgan__net_d_forward(&st.ex_d_frozen, tr->d, &x_pos, tr->t_g, &x_tp1, &rec_g, &logits));
+    double err_g, dummy;
+    DDGAN_TRY(loss_and_grad(&st, &logits, -1.0, &err_g, &dummy, &dl));
+    ddgan_tensor dx_pos = {0}, dx0;
+    DDGAN_TRY(ddgan__net_d_backward(&st.ex_d_frozen, tr->d, &rec_g, &dl, &dx_pos));
+    /* through the posterior mean: d x_pos / d x0_pred = coef1[t] */
+    DDGAN_TRY(ddgan__tensor_alloc(st.ex, &dx0, x0p.n, x0p.c, x0p.h, x0p.w));
+    {
+        ddgan_ew_desc d;
+        ddgan__ew_dense(&d, DDGAN_DT_F32, x0p.n, x0p.c, x0p.h, x0p.w);
+        d.b_strides[0] = 1;
+        d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
+        ddgan_exec *ex = st.ex;
+        DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, dx_pos.data, c1.data, dx0.data, 0));
+    }
+    DDGAN_TRY(ddgan__net_g_backward(&st.ex_g, tr->g, &grec, &dx0));
+    DDGAN_TRY(clear_frozen(&st, tr->g->pt, tr->g->mem.grads));
+    double gsq_g;
+    DDGAN_TRY(grad_sumsq(&st, tr->g->mem.grads, tr->n_g, &gsq_g));
+    if (!st.planning && !(is_finite(err_g) && is_finite(gsq_g))) {
+        /* undo D's update: the step changes nothing */
+        DDGAN_TRY(copy_dev(&st, tr->d->mem.params, tr->d_bak, tr->n_d));
+        DDGAN_TRY(copy_dev(&st, tr->d_m, tr->d_m_bak, tr->n_d));
+        DDGAN_TRY(copy_dev(&st, tr->d_v, tr->d_v_bak, tr->n_d));
+        if (tr->cfg.skip_nonfinite) {
+            tr->skipped++;
+            return DDGAN_OK;
+        }
+        return DDGAN_ERR(DDGAN_ERR_NUMERICAL,
+                         "%s: step %lld: non-finite value in the generator step (errG %g, |grad G|^2 "
+                         "%g); the discriminator update was undone, nothing was changed",
+                         fn, (long long)tr->global_step, err_g, gsq_g);
+    }
+    DDGAN_TRY(adam(&st, tr->g->mem.params, tr->g->mem.grads, tr->g_m, tr->g_v, tr->n_g, lr_g,
+                   tr->adam_step_g + 1));
+    if (tr->cfg.use_ema) {
+        /* EMA.py: the slot starts as a copy of the post-step parameters */
+        if (!tr->ema_ready)
+            DDGAN_TRY(copy_dev(&st, tr->g_ema, tr->g->mem.params, tr->n_g));
+        ddgan_exec *ex = st.ex;
+        DDGAN_TRY(DDGAN_K(ex, ema, DDGAN_DT_F32, tr->n_g, tr->cfg.ema_decay, tr->g_ema, tr->g->mem.params));
+    }
+    if (st.planning)
+        return DDGAN_OK;
+
+    tr->adam_step_d++;
+    tr->adam_step_g++;
+    tr->ema_ready = tr->cfg.use_ema;
+    tr->global_step++;
+    if (stats) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ddgan_step_stats s;
+        memset(&s, 0, sizeof s);
+        s.struct_size = sizeof s;
+        s.err_d_real = (float)err_real;
+        s.err_d_fake = (float)err_fake;
+        s.err_d = (float)(err_real + err_fake);
+        s.err_g = (float)err_g;
+        s.r1_penalty = (float)penalty;
+        s.d_real_mean = (float)d_real_mean;
+        s.d_fake_mean = (float)d_fake_mean;
+        s.global_step = tr->global_step;
+        s.grad_norm_d = (float)sqrt(gsq_d);
+        s.grad_norm_g = (float)sqrt(gsq_g);
+        s.lr_d = (float)lr_d;
+        s.lr_g = (float)lr_g;
+        s.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        memcpy(stats, &s, sizeof s); /* the API copies into the caller's size */
+    }
+    return DDGAN_OK;
+}
+
+ddgan_status_t ddgan__trainer_plan(struct ddgan_trainer *tr, int batch)
+{
+    ddgan_arena *a = &tr->arena;
+    a->planning = 1;
+    a->used = a->peak = 0;
+    ddgan_status_t st = ddgan__trainer_step(tr, NULL, batch, NULL, NULL);
+    const size_t need = a->peak;
+    a->planning = 0;
+    a->used = 0;
+    DDGAN_TRY(st);
+    if (a->base && need <= a->cap)
+        return DDGAN_OK;
+    ddgan_backend *be = tr->ctx->backend;
+    void *p = NULL;
+    DDGAN_TRY(be->ops->alloc(be, need ? need : DDGAN_ARENA_ALIGN, &p));
+    if (a->base)
+        be->ops->free(be, a->base);
+    a->base = p;
+    a->cap = need;
+    return DDGAN_OK;
+}
