@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "io/safetensors.h"
 
 static float *read_f32(ddgan_st_file *f, const char *name, size_t n)
@@ -445,6 +446,40 @@ static void test_nonfinite_step_changes_nothing(void **state)
     rig_free(&s);
 }
 
+static size_t g_allocs;
+static void *count_malloc(void *user, size_t n)
+{
+    (void)user;
+    g_allocs++;
+    return malloc(n);
+}
+static void count_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+
+/* A training step allocates nothing: every byte was planned at creation. */
+static void test_step_allocates_nothing(void **state)
+{
+    (void)state;
+    rig r;
+    rig_make(&r, 5, 0);
+    float x[8 * 64];
+    batch_for(0, x);
+    ddgan_alloc_hooks hooks = {count_malloc, count_free, NULL};
+    ddgan__alloc_set_hooks(&hooks);
+    g_allocs = 0;
+    ddgan_status_t st = DDGAN_OK;
+    for (int k = 0; k < 3 && st == DDGAN_OK; k++) /* with and without R1 (lazy_reg 2) */
+        st = ddgan_trainer_step(r.tr, x, k == 2 ? 4 : 8, NULL);
+    ddgan__alloc_set_hooks(NULL);
+    assert_int_equal(st, DDGAN_OK);
+    print_message("    allocations during 3 training steps: %zu\n", g_allocs);
+    assert_int_equal(g_allocs, 0);
+    rig_free(&r);
+}
+
 static void test_misuse(void **state)
 {
     (void)state;
@@ -485,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_resume_is_bit_identical),
         cmocka_unit_test(test_bad_checkpoints_leave_trainer_untouched),
         cmocka_unit_test(test_nonfinite_step_changes_nothing),
+        cmocka_unit_test(test_step_allocates_nothing),
         cmocka_unit_test(test_misuse),
     };
     return cmocka_run_group_tests_name("trainer", tests, NULL, NULL);
