@@ -446,6 +446,29 @@ static void test_nonfinite_step_changes_nothing(void **state)
     rig_free(&s);
 }
 
+/* Cosine learning rate per epoch (epoch = step / steps_per_epoch, eta_min 1e-5). */
+static void test_learning_rate_schedule(void **state)
+{
+    (void)state;
+    rig r;
+    rig_make(&r, 6, 0); /* lr 1e-3, steps_per_epoch 2, num_epoch 5 */
+    float x[8 * 64];
+    for (int k = 0; k < 12; k++) {
+        batch_for(k, x);
+        ddgan_step_stats s;
+        ddgan_step_stats_init(&s, sizeof s);
+        assert_int_equal(ddgan_trainer_step(r.tr, x, 8, &s), DDGAN_OK);
+        int e = k / 2 > 5 ? 5 : k / 2;
+        double want = 1e-5 + (1e-3 - 1e-5) * (1.0 + cos(M_PI * e / 5.0)) / 2.0;
+        if (fabs(s.lr_g - want) > 1e-9 || fabs(s.lr_d - want) > 1e-9) {
+            print_error("step %d: lr %g / %g, expected %g\n", k, (double)s.lr_g, (double)s.lr_d, want);
+            fail();
+        }
+        assert_true(s.grad_norm_d > 0 && s.grad_norm_g > 0 && s.seconds > 0);
+    }
+    rig_free(&r);
+}
+
 static size_t g_allocs;
 static void *count_malloc(void *user, size_t n)
 {
@@ -520,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_resume_is_bit_identical),
         cmocka_unit_test(test_bad_checkpoints_leave_trainer_untouched),
         cmocka_unit_test(test_nonfinite_step_changes_nothing),
+        cmocka_unit_test(test_learning_rate_schedule),
         cmocka_unit_test(test_step_allocates_nothing),
         cmocka_unit_test(test_misuse),
     };
