@@ -233,6 +233,13 @@ typedef struct ddgan_schedule_config {
     double beta_min;    /**< > 0. Default 0.1. */
     double beta_max;    /**< > beta_min. Default 20. */
     int use_geometric;  /**< 0: VP variance (default); 1: geometric variance. */
+    /**
+     * DDGAN_SCHEDULE_DDGAN (0, default): the DDGAN grid above.
+     * DDGAN_SCHEDULE_DDPM_LINEAR (1): the DDPM baseline's schedule, betas =
+     * linspace(beta_min, beta_max, num_timesteps) in float64 (DDPM: 1e-4,
+     * 0.02, 1000), use_geometric 0. See "DDPM baseline" below.
+     */
+    int kind;
     /* appended fields may follow */
 } ddgan_schedule_config;
 
@@ -635,6 +642,125 @@ DDGAN_API ddgan_status_t ddgan_trainer_load(ddgan_trainer_t tr, const char *path
 /** A new caller-owned generator holding a copy of the current EMA weights
  *  (DDGAN_ERR_UNSUPPORTED when use_ema is off). */
 DDGAN_API ddgan_status_t ddgan_trainer_ema_generator(ddgan_generator_t *out, ddgan_trainer_t tr);
+
+/* ------------------------------------------------------------------------ */
+/* DDPM baseline (docs/ddpm.md)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The comparison of the seed experiment: DDPM (Ho et al. 2020) with the same
+ * generator network used as an epsilon-predictor eps_theta(x_t, t) with a
+ * zero latent, trained with the MSE objective on a linear beta schedule, and
+ * sampled by ancestral sampling over a configurable number of strided steps.
+ * No discriminator. Checkpoints use the trainer's layout, so
+ * ddgan_generator_load_prefixed(path, "G_ema.", "config") loads a DDPM model.
+ */
+
+/** Values of ddgan_schedule_config.kind. */
+typedef enum ddgan_schedule_kind {
+    DDGAN_SCHEDULE_DDGAN = 0,      /**< DDGAN's VP (or geometric) grid of T + 1 points */
+    DDGAN_SCHEDULE_DDPM_LINEAR = 1 /**< DDPM: betas = linspace(beta_min, beta_max, T), float64 */
+} ddgan_schedule_kind;
+
+/*
+ * A DDPM schedule (kind DDGAN_SCHEDULE_DDPM_LINEAR) needs 0 < beta_min <=
+ * beta_max < 1 and use_geometric 0 (DDPM: T = 1000, 1e-4, 0.02). Its
+ * coefficients, read with ddgan_schedule_coef / _coef_f64, all have n = T and
+ * index t = 0 .. T-1 (DDPM's GaussianDiffusion names with a "ddpm_" prefix):
+ *   "ddpm_betas", "ddpm_alphas", "ddpm_alphas_cumprod" (abar_t),
+ *   "ddpm_alphas_cumprod_prev", "ddpm_sqrt_alphas_cumprod",
+ *   "ddpm_sqrt_one_minus_alphas_cumprod", "ddpm_sqrt_recip_alphas_cumprod",
+ *   "ddpm_sqrt_recipm1_alphas_cumprod", "ddpm_posterior_variance",
+ *   "ddpm_posterior_log_variance_clipped" (index 0 takes index 1's variance,
+ *   as DDPM), "ddpm_posterior_mean_coef1", "ddpm_posterior_mean_coef2".
+ * float64 as DDPM computes them (numpy float64); float32 = the float64 value
+ * rounded once. The DDGAN names are refused for this kind, and the "ddpm_*"
+ * names for kind 0 (DDGAN_ERR_INVALID_ARGUMENT). The host helpers:
+ * ddgan_schedule_q_sample gives x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps;
+ * ddgan_schedule_sample_posterior samples DDPM's q(x_{t-1} | x_t, x0) (pass
+ * x_t as x_tp1); ddgan_schedule_q_sample_pairs is refused.
+ */
+
+typedef struct ddgan_ddpm_trainer *ddgan_ddpm_trainer_t; /**< Adam, EMA, counters */
+
+/** DDPM trainer configuration (defaults of the DDPM CIFAR-10 run, Ho et al. 2020). */
+typedef struct ddgan_ddpm_trainer_config {
+    uint32_t struct_size;
+    int batch_size;   /**< the largest batch a step may take (memory is planned for it). Default 128 */
+    float lr;         /**< 2e-4 */
+    float beta1;      /**< Adam beta1, 0.9 */
+    float beta2;      /**< Adam beta2, 0.999 */
+    float adam_eps;   /**< 1e-8 */
+    int warmup;       /**< linear learning-rate warm-up: lr * min(1, (global_step + 1) / warmup);
+                           0 = none (default; DDPM used 5000) */
+    float grad_clip;  /**< clip the gradient's global L2 norm to this (g *= clip / max(norm,
+                           clip)); 0 = off. Default 1.0 */
+    int use_ema;      /**< 1 */
+    float ema_decay;  /**< 0.9999 */
+    uint64_t seed;    /**< seed of the training draws (t, eps). Default 1024 */
+    int skip_nonfinite; /**< 1: a step with a non-finite loss or gradient changes nothing and
+                             is counted (ddgan_ddpm_trainer_skipped_steps) instead of failing.
+                             Default 0 */
+} ddgan_ddpm_trainer_config;
+
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_config_init(ddgan_ddpm_trainer_config *cfg,
+                                                        size_t struct_size);
+
+/**
+ * Creates a DDPM trainer. It borrows g and s (they must outlive it and share
+ * one context). s must be a DDPM schedule (kind DDGAN_SCHEDULE_DDPM_LINEAR)
+ * with T equal to the generator's num_timesteps. g is "NCSNpp" with
+ * not_use_tanh true (eps is unbounded) and the positional time embedding
+ * (Fourier takes log t), or "ToyMLP" (2-D data; x0 is divided by data_scale).
+ * The memory of a step of cfg->batch_size is planned here. cfg may be NULL.
+ */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_create(ddgan_ddpm_trainer_t *out, ddgan_generator_t g,
+                                                   ddgan_schedule_t s,
+                                                   const ddgan_ddpm_trainer_config *cfg);
+DDGAN_API void ddgan_ddpm_trainer_destroy(ddgan_ddpm_trainer_t tr);
+
+/**
+ * One step on x0 [batch, C, H, W] (images in [-1, 1]; 2-D toy data [batch, 2]
+ * in data units), 1 <= batch <= batch_size: t ~ U{0..T-1}, eps ~ N(0, I),
+ * x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, loss = mean over all elements
+ * of (G(x_t, t, z = 0) - eps)^2; backward, gradient clipping, Adam, EMA.
+ * loss (may be NULL) receives the loss of the step.
+ */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_step(ddgan_ddpm_trainer_t tr, const float *x0, size_t batch,
+                                                 float *loss);
+/** Steps taken (-1 for an invalid handle). */
+DDGAN_API int64_t ddgan_ddpm_trainer_global_step(ddgan_ddpm_trainer_t tr);
+/** Steps skipped because of non-finite values (skip_nonfinite = 1). */
+DDGAN_API int64_t ddgan_ddpm_trainer_skipped_steps(ddgan_ddpm_trainer_t tr);
+/** Full state in one safetensors file, written atomically (docs/ddpm.md):
+ *  G., G_ema. (use_ema), flat Adam moments, counters; format
+ *  "ddgan-ddpm-checkpoint/1". */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_save(ddgan_ddpm_trainer_t tr, const char *path);
+/** Restores a checkpoint into a trainer built with the same generator config
+ *  and schedule. On any error the trainer is left untouched. */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_load(ddgan_ddpm_trainer_t tr, const char *path);
+/** A new caller-owned generator holding a copy of the current EMA weights
+ *  (DDGAN_ERR_UNSUPPORTED when use_ema is off). */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_ema_generator(ddgan_generator_t *out,
+                                                          ddgan_ddpm_trainer_t tr);
+
+/**
+ * DDPM ancestral sampling with an eps-predicting generator (as trained
+ * above) over num_steps (1 .. T) evenly strided timesteps of the DDPM
+ * schedule s (T = the generator's num_timesteps): num_steps = T is the full
+ * chain; fewer respace it (Improved DDPM): kept steps tau_i =
+ * round(i (T-1) / (num_steps-1)), abar'_i = abar[tau_i],
+ * beta'_i = 1 - abar'_i / abar'_{i-1}. x_T ~ N(0, I); each step predicts
+ * x0 = (x - sqrt(1 - abar'_i) eps_theta(x, tau_i, z = 0)) / sqrt(abar'_i)
+ * (clipped to [-1, 1] for image generators), takes the posterior mean and
+ * adds sqrt(beta-tilde'_i) noise (none at the last step). out: [n, C, H, W]
+ * (2-D toy data: [n, 2] in data units). All draws come from (seed, sample
+ * index): Philox stream 3 * 2^32 + index of `seed` (docs/ddpm.md), so
+ * results do not depend on internal batching, and x_T does not depend on
+ * num_steps.
+ */
+DDGAN_API ddgan_status_t ddgan_ddpm_sample(ddgan_generator_t g, ddgan_schedule_t s, size_t n,
+                                           int num_steps, uint64_t seed, float *out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -101,6 +101,11 @@ static ddgan_status_t validate(ddgan_generator_t g, ddgan_schedule_t s, size_t n
     if (!out)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                          frames > 1 ? "trajectory" : "out");
+    if (s->cfg.kind != DDGAN_SCHEDULE_DDGAN)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: the schedule is a DDPM schedule (kind %d); DDGAN needs kind "
+                         "DDGAN_SCHEDULE_DDGAN (use ddgan_ddpm_* for the DDPM baseline)",
+                         fn, (int)s->cfg.kind);
     if (s->T != g->cfg.num_timesteps)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
                          "%s: the schedule has num_timesteps %d but the generator's config has %d", fn,

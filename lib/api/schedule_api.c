@@ -1,4 +1,8 @@
-/* Public entry points: the diffusion schedule and its host-array helpers. */
+/* Public entry points: the diffusion schedule and its host-array helpers.
+ * A DDPM schedule (kind DDGAN_SCHEDULE_DDPM_LINEAR, docs/ddpm.md) exposes
+ * the "ddpm_*" coefficients instead of DDGAN's names; q_sample then uses
+ * DDPM's sqrt(abar_t) / sqrt(1 - abar_t), sample_posterior DDPM's
+ * q(x_{t-1} | x_t, x0) (its x_tp1 is x_t), and q_sample_pairs is refused. */
 #include <math.h>
 #include <string.h>
 
@@ -101,15 +105,95 @@ DDGAN_API int ddgan_schedule_num_timesteps(ddgan_schedule_t s)
     return s->T;
 }
 
-/* Shared checks of the coefficient getters; returns the id through *id. */
+/* The coefficients of a DDPM schedule (kind DDGAN_SCHEDULE_DDPM_LINEAR,
+ * docs/ddpm.md): DDPM's GaussianDiffusion attributes prefixed "ddpm_", n = T.
+ * Most are the stored post_* arrays; two are derived from them when read. */
+enum { DDPM_STORED = 0, DDPM_SQRT_ONE_MINUS = 1, DDPM_LOGVAR = 2 };
+static const struct ddpm_coef {
+    const char *name;
+    int id;     /* stored array */
+    int derive; /* DDPM_* */
+} g_ddpm_coefs[] = {
+    {"ddpm_betas", DDGAN_COEF_POST_BETAS, DDPM_STORED},
+    {"ddpm_alphas", DDGAN_COEF_POST_ALPHAS, DDPM_STORED},
+    {"ddpm_alphas_cumprod", DDGAN_COEF_POST_ALPHAS_CUMPROD, DDPM_STORED},
+    {"ddpm_alphas_cumprod_prev", DDGAN_COEF_POST_ALPHAS_CUMPROD_PREV, DDPM_STORED},
+    {"ddpm_sqrt_alphas_cumprod", DDGAN_COEF_POST_SQRT_ALPHAS_CUMPROD, DDPM_STORED},
+    {"ddpm_sqrt_one_minus_alphas_cumprod", DDGAN_COEF_POST_ALPHAS_CUMPROD, DDPM_SQRT_ONE_MINUS},
+    {"ddpm_sqrt_recip_alphas_cumprod", DDGAN_COEF_POST_SQRT_RECIP_ALPHAS_CUMPROD, DDPM_STORED},
+    {"ddpm_sqrt_recipm1_alphas_cumprod", DDGAN_COEF_POST_SQRT_RECIPM1_ALPHAS_CUMPROD, DDPM_STORED},
+    {"ddpm_posterior_variance", DDGAN_COEF_POST_VARIANCE, DDPM_STORED},
+    {"ddpm_posterior_log_variance_clipped", DDGAN_COEF_POST_VARIANCE, DDPM_LOGVAR},
+    {"ddpm_posterior_mean_coef1", DDGAN_COEF_POST_MEAN_COEF1, DDPM_STORED},
+    {"ddpm_posterior_mean_coef2", DDGAN_COEF_POST_MEAN_COEF2, DDPM_STORED},
+};
+#define N_DDPM_COEFS (sizeof g_ddpm_coefs / sizeof g_ddpm_coefs[0])
+
+static const struct ddpm_coef *ddpm_coef(const char *name)
+{
+    for (size_t i = 0; i < N_DDPM_COEFS; i++)
+        if (!strcmp(name, g_ddpm_coefs[i].name))
+            return &g_ddpm_coefs[i];
+    return NULL;
+}
+
+/* Element k of a DDPM coefficient in float64. */
+static double ddpm_value(ddgan_schedule_t s, const struct ddpm_coef *c, int k)
+{
+    const double *a = s->coef_f64[c->id];
+    switch (c->derive) {
+    case DDPM_SQRT_ONE_MINUS:
+        return sqrt(1.0 - a[k]);
+    case DDPM_LOGVAR: {
+        /* DDPM: log(append(posterior_variance[1], posterior_variance[1:])) */
+        const double v = k == 0 && s->T > 1 ? a[1] : a[k];
+        return log(v < 1e-20 ? 1e-20 : v);
+    }
+    default:
+        return a[k];
+    }
+}
+
+/* The DDPM names, for a DDPM schedule: *dc is set when the name is one. */
+static ddgan_status_t ddpm_lookup(ddgan_schedule_t s, const char *name, size_t n, const char *fn,
+                                  const struct ddpm_coef **dc)
+{
+    *dc = ddpm_coef(name);
+    const int ddpm = s->cfg.kind == DDGAN_SCHEDULE_DDPM_LINEAR;
+    if (*dc && !ddpm)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: \"%s\" exists only for a DDPM schedule (kind "
+                         "DDGAN_SCHEDULE_DDPM_LINEAR); this schedule is kind 0 (DDGAN)",
+                         fn, name);
+    if (!*dc && ddpm)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: \"%.64s\" is not a coefficient of a DDPM schedule (kind 1); its names "
+                         "are ddpm_betas, ddpm_alphas, ddpm_alphas_cumprod, ddpm_alphas_cumprod_prev, "
+                         "ddpm_sqrt_alphas_cumprod, ddpm_sqrt_one_minus_alphas_cumprod, "
+                         "ddpm_sqrt_recip_alphas_cumprod, ddpm_sqrt_recipm1_alphas_cumprod, "
+                         "ddpm_posterior_variance, ddpm_posterior_log_variance_clipped, "
+                         "ddpm_posterior_mean_coef1, ddpm_posterior_mean_coef2",
+                         fn, name);
+    if (*dc && n != (size_t)s->T)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: \"%s\" has %d elements for T = %d, but n = %zu", fn, name, s->T, s->T, n);
+    return DDGAN_OK;
+}
+
+/* Shared checks of the coefficient getters; returns the id through *id, or
+ * the DDPM coefficient through *dc (then *id is -1). */
 static ddgan_status_t coef_lookup(ddgan_schedule_t s, const char *name, const void *out, size_t n,
-                                  const char *fn, int *id)
+                                  const char *fn, int *id, const struct ddpm_coef **dc)
 {
     DDGAN_TRY(check_schedule(s, fn));
     if (!name)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: name is NULL", fn);
     if (!out)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    *id = -1;
+    DDGAN_TRY(ddpm_lookup(s, name, n, fn, dc));
+    if (*dc)
+        return DDGAN_OK;
     *id = ddgan__coef_id(name);
     if (*id < 0)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
@@ -128,7 +212,13 @@ static ddgan_status_t coef_lookup(ddgan_schedule_t s, const char *name, const vo
 DDGAN_API ddgan_status_t ddgan_schedule_coef(ddgan_schedule_t s, const char *name, float *out, size_t n)
 {
     int id = 0;
-    DDGAN_TRY(coef_lookup(s, name, out, n, "ddgan_schedule_coef", &id));
+    const struct ddpm_coef *dc = NULL;
+    DDGAN_TRY(coef_lookup(s, name, out, n, "ddgan_schedule_coef", &id, &dc));
+    if (dc) { /* float64 value rounded once (stored arrays: the same as their float32 copy) */
+        for (size_t k = 0; k < n; k++)
+            out[k] = (float)ddpm_value(s, dc, (int)k);
+        return DDGAN_OK;
+    }
     memcpy(out, s->coef_f32[id], n * sizeof *out);
     return DDGAN_OK;
 }
@@ -137,7 +227,13 @@ DDGAN_API ddgan_status_t ddgan_schedule_coef_f64(ddgan_schedule_t s, const char 
                                                  size_t n)
 {
     int id = 0;
-    DDGAN_TRY(coef_lookup(s, name, out, n, "ddgan_schedule_coef_f64", &id));
+    const struct ddpm_coef *dc = NULL;
+    DDGAN_TRY(coef_lookup(s, name, out, n, "ddgan_schedule_coef_f64", &id, &dc));
+    if (dc) {
+        for (size_t k = 0; k < n; k++)
+            out[k] = ddpm_value(s, dc, (int)k);
+        return DDGAN_OK;
+    }
     memcpy(out, s->coef_f64[id], n * sizeof *out);
     return DDGAN_OK;
 }
@@ -185,9 +281,14 @@ static ddgan_status_t check_batch(ddgan_schedule_t s, const int64_t *t, size_t b
         if (!eps)                                                                                  \
             RANDN(s->ctx, x_t, total);                                                             \
         const REAL *e = eps ? eps : x_t;                                                           \
+        /* DDPM schedule: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (docs/ddpm.md) */             \
+        const int ddpm = s->cfg.kind == DDGAN_SCHEDULE_DDPM_LINEAR;                                \
         for (size_t b = 0; b < batch; b++) {                                                       \
-            const REAL a = s->COEF[DDGAN_COEF_A_S_CUM][t[b]];                                     \
-            const REAL sg = s->COEF[DDGAN_COEF_SIGMAS_CUM][t[b]];                                 \
+            const REAL a = ddpm ? s->COEF[DDGAN_COEF_POST_SQRT_ALPHAS_CUMPROD][t[b]]              \
+                                : s->COEF[DDGAN_COEF_A_S_CUM][t[b]];                              \
+            const REAL sg =                                                                        \
+                ddpm ? (REAL)sqrt(1.0 - s->coef_f64[DDGAN_COEF_POST_ALPHAS_CUMPROD][t[b]])         \
+                     : s->COEF[DDGAN_COEF_SIGMAS_CUM][t[b]];                                      \
             for (size_t i = b * per_example; i < (b + 1) * per_example; i++)                      \
                 x_t[i] = a * x0[i] + sg * e[i];                                                    \
         }                                                                                          \
@@ -206,6 +307,11 @@ static ddgan_status_t check_batch(ddgan_schedule_t s, const int64_t *t, size_t b
         REQUIRE_PTR(x_tp1, fn);                                                                    \
         if (x_t == x_tp1)                                                                          \
             return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: x_t and x_tp1 are the same array",   \
+                             fn);                                                                  \
+        if (s->cfg.kind == DDGAN_SCHEDULE_DDPM_LINEAR)                                             \
+            return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,                                           \
+                             "%s: a DDPM schedule (kind 1) has no DDGAN (x_t, x_t+1) pairs; use "  \
+                             "ddgan_schedule_q_sample",                                            \
                              fn);                                                                  \
         /* official order: eps_pair (randn_like in q_sample_pairs), then eps_q (in q_sample) */    \
         if (!eps_pair)                                                                             \

@@ -138,6 +138,11 @@ DDGAN_API ddgan_status_t ddgan_trainer_create(ddgan_trainer_t *out, ddgan_genera
     if (cfg)
         DDGAN_TRY(ddgan__struct_read(&c, sizeof c, cfg, fn, "cfg"));
     DDGAN_TRY(validate(&c, fn));
+    if (s->cfg.kind != DDGAN_SCHEDULE_DDGAN)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: the schedule is a DDPM schedule (kind %d); DDGAN needs kind "
+                         "DDGAN_SCHEDULE_DDGAN (use ddgan_ddpm_* for the DDPM baseline)",
+                         fn, (int)s->cfg.kind);
     if (s->T != g->cfg.num_timesteps)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
                          "%s: the schedule has %d steps but the generator was configured for "

@@ -11,6 +11,11 @@
  * sigmas_cum[0] = 0. The float64 path evaluates the same formulas without
  * any cast. This file is compiled with -ffp-contract=off so no FMA changes
  * the float32 roundings.
+ *
+ * Kind DDGAN_SCHEDULE_DDPM_LINEAR (the DDPM baseline, docs/ddpm.md) fills the
+ * same storage from betas = linspace(beta_min, beta_max, T) in float64: the
+ * post_* arrays are then DDPM's GaussianDiffusion arrays, float32 = float64
+ * rounded once.
  */
 #include "diffusion/schedule.h"
 
@@ -71,8 +76,53 @@ static double variance(const ddgan_schedule_config *c, double t)
 
 static double grid(int i, int T) { return ((double)i / (double)T) * (1.0 - EPS_SMALL) + EPS_SMALL; }
 
+/* The DDPM linear schedule (kind DDGAN_SCHEDULE_DDPM_LINEAR, docs/ddpm.md):
+ * T betas in (0, 1), so every alpha is in (0, 1) and abar strictly decreases. */
+static ddgan_status_t validate_ddpm(const ddgan_schedule_config *c, const char *fn)
+{
+    if (c->num_timesteps < 1 || c->num_timesteps > MAX_TIMESTEPS)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: num_timesteps %d not in [1, %d]", fn,
+                         c->num_timesteps, MAX_TIMESTEPS);
+    if (!isfinite(c->beta_min) || !(c->beta_min > 0.0 && c->beta_min < 1.0))
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: beta_min %g must be finite and in (0, 1) for the DDPM linear schedule "
+                         "(kind 1; DDPM uses 1e-4)",
+                         fn, c->beta_min);
+    if (!isfinite(c->beta_max) || !(c->beta_max >= c->beta_min && c->beta_max < 1.0))
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: beta_max %g must be finite, >= beta_min %g and < 1 for the DDPM linear "
+                         "schedule (kind 1; DDPM uses 0.02)",
+                         fn, c->beta_max, c->beta_min);
+    if (c->use_geometric != 0)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: use_geometric %d has no meaning for the DDPM linear schedule (kind 1); "
+                         "set it to 0",
+                         fn, c->use_geometric);
+    return DDGAN_OK;
+}
+
+/* betas = numpy.linspace(beta_min, beta_max, T) in float64: i * step + beta_min
+ * with step = (beta_max - beta_min) / (T - 1), the last one exactly beta_max. */
+static double ddpm_beta(const ddgan_schedule_config *c, int i)
+{
+    const int T = c->num_timesteps;
+    if (T == 1 || i == 0)
+        return c->beta_min;
+    if (i == T - 1)
+        return c->beta_max;
+    const double step = (c->beta_max - c->beta_min) / (double)(T - 1);
+    return (double)i * step + c->beta_min;
+}
+
 ddgan_status_t ddgan__schedule_validate(const ddgan_schedule_config *c, const char *fn)
 {
+    if (c->kind != DDGAN_SCHEDULE_DDGAN && c->kind != DDGAN_SCHEDULE_DDPM_LINEAR)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: kind %d must be 0 (DDGAN_SCHEDULE_DDGAN) or 1 "
+                         "(DDGAN_SCHEDULE_DDPM_LINEAR)",
+                         fn, c->kind);
+    if (c->kind == DDGAN_SCHEDULE_DDPM_LINEAR)
+        return validate_ddpm(c, fn);
     if (c->num_timesteps < 1 || c->num_timesteps > MAX_TIMESTEPS)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: num_timesteps %d not in [1, %d]", fn,
                          c->num_timesteps, MAX_TIMESTEPS);
@@ -201,7 +251,12 @@ ddgan_status_t ddgan__schedule_compute(struct ddgan_schedule *s, const char *fn)
     double prev_abar = 1.0 - variance(&s->cfg, grid(0, T));
     betas32src[0] = (double)(float)FIRST_BETA;
     betas64[0] = FIRST_BETA;
+    const int ddpm = s->cfg.kind == DDGAN_SCHEDULE_DDPM_LINEAR;
     for (int i = 1; i <= T; i++) {
+        if (ddpm) { /* DDPM's beta_{i-1}; the posterior loops below read betas[k + 1] */
+            betas32src[i] = betas64[i] = ddpm_beta(&s->cfg, i - 1);
+            continue;
+        }
         double abar = 1.0 - variance(&s->cfg, grid(i, T));
         betas32src[i] = betas64[i] = 1.0 - abar / prev_abar;
         prev_abar = abar;
@@ -209,6 +264,15 @@ ddgan_status_t ddgan__schedule_compute(struct ddgan_schedule *s, const char *fn)
     compute_f32(s, betas32src);
     compute_f64(s, betas64);
     ddgan__free(betas32src);
+    if (ddpm) {
+        /* The post_* slots hold DDPM's GaussianDiffusion arrays (float64
+         * numpy in the DDPM code); their float32 copies are the float64
+         * values rounded once, as the DDPM code casts them at use. The T+1
+         * forward arrays are DDGAN's and are not exposed for this kind. */
+        for (int id = DDGAN_COEF_N_FORWARD; id < DDGAN_COEF_COUNT; id++)
+            for (int k = 0; k < T; k++)
+                s->coef_f32[id][k] = (float)s->coef_f64[id][k];
+    }
     for (int id = 0; id < DDGAN_COEF_COUNT; id++)
         for (size_t i = 0; i < ddgan__coef_len((ddgan_coef_id)id, T); i++)
             if (!isfinite(s->coef_f32[id][i]) || !isfinite(s->coef_f64[id][i]))

@@ -1,0 +1,816 @@
+/*
+ * The DDPM baseline (Ho, Jain, Abbeel 2020; docs/ddpm.md) on the library's
+ * generator networks.
+ *
+ * Training step (planned like the DDGAN step: the same code runs as a dry
+ * run that only counts arena bytes, then for real, allocating nothing):
+ *   t ~ U{0..T-1}, eps ~ N(0, I)        the step's own Philox stream
+ *   x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps
+ *   loss = mean over all elements of (G(x_t, t, z = 0) - eps)^2
+ *   backward into G; clip the global gradient norm; Adam; EMA.
+ *
+ * Sampling: ancestral sampling over K evenly strided timesteps of the T-step
+ * schedule with the betas recomputed for the subsequence (Improved DDPM's
+ * respacing), x0-parameterised posterior mean (x0 clipped to [-1, 1] for
+ * image generators), posterior variance beta-tilde.
+ *
+ * Checkpoints: the DDGAN trainer's layout without D (see ddgan__ddpm_save).
+ */
+#include "train/ddpm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/philox.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/weights.h"
+
+/* ------------------------------------------------------------------------ */
+/* Checks shared by the trainer and the sampler */
+
+static int differs(double a, double b)
+{
+    return fabs(a - b) > 1e-12 * fmax(fabs(a), fabs(b));
+}
+
+ddgan_status_t ddgan__ddpm_check_models(ddgan_generator_t g, ddgan_schedule_t s, const char *fn)
+{
+    if (!g || g->magic != DDGAN_MAGIC_GENERATOR)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: generator is %s", fn, g ? "invalid" : "NULL");
+    if (!s || s->magic != DDGAN_MAGIC_SCHEDULE)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: schedule is %s", fn, s ? "invalid" : "NULL");
+    if (g->ctx != s->ctx)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: the generator and the schedule must share one context", fn);
+    if (s->cfg.kind != DDGAN_SCHEDULE_DDPM_LINEAR)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: the schedule is kind %d (DDGAN); DDPM needs a schedule of kind "
+                         "DDGAN_SCHEDULE_DDPM_LINEAR (1), e.g. T = 1000, beta_min 1e-4, beta_max 0.02",
+                         fn, s->cfg.kind);
+    if (s->T != g->cfg.num_timesteps)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                         "%s: the schedule has %d steps but the generator was configured for "
+                         "num_timesteps %d (they must be equal: the network is called with t in [0, T))",
+                         fn, s->T, g->cfg.num_timesteps);
+    if (g->cls != DDGAN_CLS_TOY) {
+        if (!g->cfg.not_use_tanh)
+            return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                             "%s: the generator ends in tanh (not_use_tanh false), but DDPM's epsilon "
+                             "prediction is unbounded; create it with \"not_use_tanh\": true",
+                             fn);
+        if (!strcmp(g->cfg.embedding_type, "fourier"))
+            return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                             "%s: embedding_type \"fourier\" embeds log(t), which is -inf at DDPM's "
+                             "t = 0; use \"positional\"",
+                             fn);
+    }
+    if (differs(g->cfg.beta_min, s->cfg.beta_min) || differs(g->cfg.beta_max, s->cfg.beta_max))
+        ddgan__log(g->ctx, DDGAN_LOG_WARN,
+                   "%s: the generator's config carries beta_min %g / beta_max %g but the DDPM "
+                   "schedule has %g / %g; using the schedule",
+                   fn, g->cfg.beta_min, g->cfg.beta_max, s->cfg.beta_min, s->cfg.beta_max);
+    return DDGAN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Training step */
+
+typedef struct dstep {
+    struct ddgan_ddpm_trainer *tr;
+    int B;
+    int planning;
+    ddgan_backend *be;
+    ddgan_exec ex;          /* G's parameters and gradients, the trainer's arena */
+    uint64_t stream, block; /* the step's Philox stream and next block */
+} dstep;
+
+static ddgan_status_t alloc(dstep *st, ddgan_tensor *t, int c, int h, int w)
+{
+    return ddgan__tensor_alloc(&st->ex, t, st->B, c, h, w);
+}
+
+/* Time indices, uniform integers in [0, T) from the step's stream (the same
+ * derivation as the DDGAN trainer's); `given` replaces them (validated). */
+static ddgan_status_t draw_t(dstep *st, int64_t *t, const int64_t *given)
+{
+    const int T = st->tr->s->T;
+    float u[4];
+    for (int b = 0; b < st->B; b += 4) {
+        ddgan__philox_uniform(st->tr->cfg.seed, st->stream, st->block + (uint64_t)b / 4, u, 4);
+        for (int k = 0; k < 4 && b + k < st->B; k++) {
+            int v = (int)((double)u[k] * T);
+            t[b + k] = v < T ? v : T - 1;
+        }
+    }
+    st->block += ddgan__philox_blocks((size_t)st->B);
+    if (given) {
+        for (int b = 0; b < st->B; b++) {
+            if (given[b] < 0 || given[b] >= T)
+                return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "ddpm step: t[%d] = %lld not in [0, %d]", b,
+                                 (long long)given[b], T - 1);
+            t[b] = given[b];
+        }
+    }
+    return DDGAN_OK;
+}
+
+/* A normal draw of t's shape, given or from the step's stream. */
+static ddgan_status_t draw_normal(dstep *st, ddgan_tensor *t, const float *given)
+{
+    const size_t n = ddgan__numel(t);
+    const uint64_t block = st->block;
+    st->block += ddgan__philox_blocks(n);
+    if (st->planning)
+        return DDGAN_OK;
+    if (given)
+        return st->be->ops->copy_h2d(st->be, t->data, given, n * sizeof(float));
+    return st->be->ops->compute->rand_normal(st->be, DDGAN_DT_F32, n, st->tr->cfg.seed, st->stream, block,
+                                             t->data);
+}
+
+/* A per-example vector [B] uploaded from the host. */
+static ddgan_status_t upload_vec(dstep *st, ddgan_tensor *v, const float *host)
+{
+    DDGAN_TRY(alloc(st, v, 1, 1, 1));
+    if (st->planning)
+        return DDGAN_OK;
+    return st->be->ops->copy_h2d(st->be, v->data, host, (size_t)st->B * sizeof(float));
+}
+
+/* out = a[b] * x + c[b] * y per example ((a x) + (c y) in float32). */
+static ddgan_status_t scale2(dstep *st, const ddgan_tensor *x, const ddgan_tensor *a, const ddgan_tensor *y,
+                             const ddgan_tensor *c, ddgan_tensor *out)
+{
+    ddgan_tensor tmp;
+    ddgan_exec *ex = &st->ex;
+    DDGAN_TRY(ddgan__tensor_alloc(ex, out, x->n, x->c, x->h, x->w));
+    DDGAN_TRY(ddgan__tensor_alloc(ex, &tmp, x->n, x->c, x->h, x->w));
+    ddgan_ew_desc d;
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
+    d.b_strides[0] = 1;
+    d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, x->data, a->data, tmp.data, 0));
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, y->data, c->data, out->data, 0));
+    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
+    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, tmp.data, out->data, out->data, 0);
+}
+
+/* Sum of squares of a flat device buffer of n floats (host value; 0 while planning). */
+static ddgan_status_t sumsq(dstep *st, const void *x, size_t n, double *out)
+{
+    ddgan_tensor s;
+    DDGAN_TRY(ddgan__tensor_alloc(&st->ex, &s, 1, 1, 1, 1));
+    const int64_t shape[4] = {1, 1, 1, (int64_t)n};
+    ddgan_exec *ex = &st->ex;
+    DDGAN_TRY(DDGAN_K(ex, reduce, DDGAN_DT_F32, DDGAN_RED_SUMSQ, shape, 0xFu, x, s.data, 0));
+    *out = 0.0;
+    if (st->planning)
+        return DDGAN_OK;
+    float v;
+    DDGAN_TRY(st->be->ops->copy_d2h(st->be, &v, s.data, sizeof v));
+    *out = v;
+    return DDGAN_OK;
+}
+
+/* A flat [1, 1, 1, n] elementwise descriptor. */
+static void flat_desc(ddgan_ew_desc *d, size_t n)
+{
+    memset(d, 0, sizeof *d);
+    d->dtype = DDGAN_DT_F32;
+    d->shape[0] = d->shape[1] = d->shape[2] = 1;
+    d->shape[3] = (int64_t)n;
+    d->a_strides[3] = d->b_strides[3] = 1;
+    d->a_strides[0] = d->a_strides[1] = d->a_strides[2] = (int64_t)n;
+    d->b_strides[0] = d->b_strides[1] = d->b_strides[2] = (int64_t)n;
+}
+
+/* Zeroes the gradients of frozen parameters so the flat Adam/EMA leave them alone. */
+static ddgan_status_t clear_frozen(dstep *st)
+{
+    const ddgan_param_table *pt = st->tr->g->pt;
+    char *grads = st->tr->g->mem.grads;
+    if (st->planning)
+        return DDGAN_OK;
+    for (size_t i = 0; i < pt->n; i++)
+        if (!pt->p[i].trainable)
+            DDGAN_TRY(st->be->ops->fill_f32(
+                st->be, (float *)(void *)(grads + pt->p[i].offset * sizeof(float)), 0.0f, pt->p[i].count));
+    return DDGAN_OK;
+}
+
+double ddgan__ddpm_lr(const struct ddgan_ddpm_trainer *tr)
+{
+    const double lr = tr->cfg.lr;
+    if (tr->cfg.warmup <= 0)
+        return lr;
+    const double f = (double)(tr->global_step + 1) / (double)tr->cfg.warmup;
+    return f < 1.0 ? lr * f : lr;
+}
+
+ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_host, int B,
+                                const int64_t *t_given, const float *eps_given, double *loss_out,
+                                double *grad_norm_out)
+{
+    static const char fn[] = "ddgan_ddpm_trainer_step";
+    dstep st;
+    memset(&st, 0, sizeof st);
+    st.tr = tr;
+    st.B = B;
+    st.planning = tr->arena.planning;
+    st.be = tr->ctx->backend;
+    st.stream = DDGAN_DDPM_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
+    st.ex.be = st.be;
+    st.ex.k = st.be->ops->compute;
+    st.ex.dt = DDGAN_DT_F32;
+    st.ex.dsz = sizeof(float);
+    st.ex.arena = &tr->arena;
+    st.ex.params = tr->g->mem.params;
+    st.ex.grads = tr->g->mem.grads;
+    ddgan_exec *ex = &st.ex;
+    ddgan_backend *be = st.be;
+    ddgan__arena_reset(&tr->arena);
+
+    /* real data in diffusion units */
+    ddgan_tensor x0;
+    DDGAN_TRY(alloc(&st, &x0, tr->c, tr->h, tr->w));
+    const size_t N = ddgan__numel(&x0);
+    if (!st.planning) {
+        DDGAN_TRY(be->ops->copy_h2d(be, x0.data, x0_host, N * sizeof(float)));
+        if (tr->data_scale != 1.0) {
+            ddgan_ew_desc d;
+            ddgan__ew_dense(&d, DDGAN_DT_F32, B, tr->c, tr->h, tr->w);
+            DDGAN_TRY(be->ops->compute->unary(be, &d, DDGAN_UN_SCALE, 1.0 / tr->data_scale, 0.0, x0.data,
+                                              x0.data, 0));
+        }
+        DDGAN_TRY(be->ops->fill_f32(be, tr->g->mem.grads, 0.0f, tr->n_g));
+    }
+
+    /* draws: t, then eps */
+    DDGAN_TRY(draw_t(&st, tr->t, t_given));
+    ddgan_tensor eps, a, sg, x_t, z, eps_hat, diff, dout;
+    DDGAN_TRY(alloc(&st, &eps, tr->c, tr->h, tr->w));
+    DDGAN_TRY(draw_normal(&st, &eps, eps_given));
+
+    /* x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (float64 coefficients rounded once) */
+    float *h = tr->host_vec;
+    const double *abar = tr->s->coef_f64[DDGAN_COEF_POST_ALPHAS_CUMPROD];
+    for (int b = 0; b < B; b++) {
+        h[b] = (float)sqrt(abar[tr->t[b]]);
+        h[B + b] = (float)sqrt(1.0 - abar[tr->t[b]]);
+    }
+    DDGAN_TRY(upload_vec(&st, &a, h));
+    DDGAN_TRY(upload_vec(&st, &sg, h + B));
+    DDGAN_TRY(scale2(&st, &x0, &a, &eps, &sg, &x_t));
+
+    /* eps_hat = G(x_t, t, z = 0) */
+    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
+    DDGAN_TRY(ddgan__tensor_zero(ex, &z));
+    ddgan_g_record rec;
+    memset(&rec, 0, sizeof rec);
+    DDGAN_TRY(ddgan__net_g_forward(ex, tr->g, &x_t, tr->t, &z, &rec, &eps_hat));
+
+    /* loss = mean (eps_hat - eps)^2; d loss / d eps_hat = 2 (eps_hat - eps) / N */
+    DDGAN_TRY(alloc(&st, &diff, tr->c, tr->h, tr->w));
+    DDGAN_TRY(alloc(&st, &dout, tr->c, tr->h, tr->w));
+    {
+        ddgan_ew_desc d;
+        ddgan__ew_dense(&d, DDGAN_DT_F32, B, tr->c, tr->h, tr->w);
+        DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, -1.0, eps_hat.data, eps.data, diff.data, 0));
+        DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, 2.0 / (double)N, 0.0, diff.data, dout.data, 0));
+    }
+    double ss;
+    DDGAN_TRY(sumsq(&st, diff.data, N, &ss));
+    const double loss = ss / (double)N;
+    DDGAN_TRY(ddgan__net_g_backward(ex, tr->g, &rec, &dout));
+    DDGAN_TRY(clear_frozen(&st));
+    double gsq;
+    DDGAN_TRY(sumsq(&st, tr->g->mem.grads, tr->n_g, &gsq));
+    const double gnorm = sqrt(gsq);
+    if (!st.planning && !(isfinite(loss) && isfinite(gsq))) {
+        if (tr->cfg.skip_nonfinite) {
+            tr->skipped++;
+            if (loss_out)
+                *loss_out = loss;
+            if (grad_norm_out)
+                *grad_norm_out = gnorm;
+            return DDGAN_OK;
+        }
+        return DDGAN_ERR(DDGAN_ERR_NUMERICAL,
+                         "%s: step %lld: non-finite loss %g or gradient (|grad|^2 %g); nothing was changed",
+                         fn, (long long)tr->global_step, loss, gsq);
+    }
+
+    /* global-norm clipping (tf.clip_by_global_norm: g * clip / max(norm, clip)) */
+    if (tr->cfg.grad_clip > 0.0f && (st.planning || gnorm > (double)tr->cfg.grad_clip)) {
+        ddgan_ew_desc d;
+        flat_desc(&d, tr->n_g);
+        const double f = st.planning ? 1.0 : (double)tr->cfg.grad_clip / gnorm;
+        DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, f, 0.0, tr->g->mem.grads, tr->g->mem.grads, 0));
+    }
+    ddgan_adam_desc ad;
+    memset(&ad, 0, sizeof ad);
+    ad.dtype = DDGAN_DT_F32;
+    ad.n = tr->n_g;
+    ad.lr = ddgan__ddpm_lr(tr);
+    ad.beta1 = tr->cfg.beta1;
+    ad.beta2 = tr->cfg.beta2;
+    ad.eps = tr->cfg.adam_eps;
+    ad.step = tr->adam_step + 1;
+    DDGAN_TRY(DDGAN_K(ex, adam, &ad, tr->g->mem.params, tr->g->mem.grads, tr->m, tr->v));
+    if (tr->cfg.use_ema) {
+        /* as the DDGAN trainer (EMA.py): the slot starts as a copy of the post-step parameters */
+        if (!tr->ema_ready && !st.planning)
+            DDGAN_TRY(be->ops->copy_d2d(be, tr->ema, tr->g->mem.params, tr->n_g * sizeof(float)));
+        DDGAN_TRY(DDGAN_K(ex, ema, DDGAN_DT_F32, tr->n_g, tr->cfg.ema_decay, tr->ema, tr->g->mem.params));
+    }
+    if (st.planning)
+        return DDGAN_OK;
+    tr->adam_step++;
+    tr->ema_ready = tr->cfg.use_ema;
+    tr->global_step++;
+    if (loss_out)
+        *loss_out = loss;
+    if (grad_norm_out)
+        *grad_norm_out = gnorm;
+    return DDGAN_OK;
+}
+
+ddgan_status_t ddgan__ddpm_plan(struct ddgan_ddpm_trainer *tr, int batch)
+{
+    ddgan_arena *a = &tr->arena;
+    a->planning = 1;
+    a->used = a->peak = 0;
+    ddgan_status_t st = ddgan__ddpm_step(tr, NULL, batch, NULL, NULL, NULL, NULL);
+    const size_t need = a->peak;
+    a->planning = 0;
+    a->used = 0;
+    DDGAN_TRY(st);
+    if (a->base && need <= a->cap)
+        return DDGAN_OK;
+    ddgan_backend *be = tr->ctx->backend;
+    void *p = NULL;
+    DDGAN_TRY(be->ops->alloc(be, need ? need : DDGAN_ARENA_ALIGN, &p));
+    if (a->base)
+        be->ops->free(be, a->base);
+    a->base = p;
+    a->cap = need;
+    return DDGAN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints:
+ *   G.<key>, G_ema.<key> (use_ema)                 official names
+ *   opt.G.exp_avg, opt.G.exp_avg_sq                flat F32 Adam moments
+ *   state.counters                                 I64 [global_step, adam_step, skipped, ema_ready]
+ *   __metadata__: format "ddgan-ddpm-checkpoint/1", config (G JSON),
+ *                 schedule (JSON), trainer_config (JSON), library
+ * Written atomically by the safetensors writer; loading reads and checks
+ * everything into host memory before replacing any state. */
+
+#define DDPM_CKPT_FORMAT "ddgan-ddpm-checkpoint/1"
+enum { N_COUNTERS = 4 };
+
+static ddgan_status_t finish_json(ddgan_json_writer *w, char **out)
+{
+    ddgan__json_write_object_end(w);
+    ddgan_status_t st = ddgan__json_writer_finish(w, out, NULL);
+    ddgan__json_writer_free(w);
+    return st;
+}
+
+#define KI(w, k, v) (ddgan__json_write_key(w, k), ddgan__json_write_int64(w, (int64_t)(v)))
+#define KD(w, k, v) (ddgan__json_write_key(w, k), ddgan__json_write_double(w, (double)(v)))
+#define KS(w, k, v) (ddgan__json_write_key(w, k), ddgan__json_write_string(w, v))
+
+static ddgan_status_t schedule_json(const struct ddgan_ddpm_trainer *tr, char **out)
+{
+    ddgan_json_writer w;
+    ddgan__json_writer_init(&w);
+    ddgan__json_write_object_begin(&w);
+    KS(&w, "kind", "ddpm_linear");
+    KI(&w, "num_timesteps", tr->s->cfg.num_timesteps);
+    KD(&w, "beta_min", tr->s->cfg.beta_min);
+    KD(&w, "beta_max", tr->s->cfg.beta_max);
+    return finish_json(&w, out);
+}
+
+static ddgan_status_t trainer_config_json(const struct ddgan_ddpm_trainer *tr, char **out)
+{
+    const ddgan_ddpm_trainer_config *c = &tr->cfg;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    ddgan_json_writer w;
+    ddgan__json_writer_init(&w);
+    ddgan__json_write_object_begin(&w);
+    KI(&w, "batch_size", c->batch_size);
+    KD(&w, "lr", c->lr);
+    KD(&w, "beta1", c->beta1);
+    KD(&w, "beta2", c->beta2);
+    KD(&w, "adam_eps", c->adam_eps);
+    KI(&w, "warmup", c->warmup);
+    KD(&w, "grad_clip", c->grad_clip);
+    KI(&w, "use_ema", c->use_ema);
+    KD(&w, "ema_decay", c->ema_decay);
+    KS(&w, "seed", seed); /* a decimal string: exact for every uint64 */
+    KI(&w, "skip_nonfinite", c->skip_nonfinite);
+    return finish_json(&w, out);
+}
+
+#undef KI
+#undef KD
+#undef KS
+
+/* Host copies of everything a checkpoint holds. */
+typedef struct snapshot {
+    float *g, *g_ema, *m, *v;
+    int64_t counters[N_COUNTERS];
+} snapshot;
+
+static void snapshot_free(snapshot *s)
+{
+    ddgan__free(s->g);
+    ddgan__free(s->g_ema);
+    ddgan__free(s->m);
+    ddgan__free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static ddgan_status_t snapshot_alloc(snapshot *s, const struct ddgan_ddpm_trainer *tr, const char *fn)
+{
+    memset(s, 0, sizeof *s);
+    float **p[4] = {&s->g, &s->m, &s->v, &s->g_ema};
+    for (int i = 0; i < 4; i++) {
+        if (i == 3 && !tr->cfg.use_ema)
+            break;
+        if (!(*p[i] = ddgan__calloc(tr->n_g ? tr->n_g : 1, sizeof(float), fn))) {
+            snapshot_free(s);
+            return DDGAN_ERR_OUT_OF_MEMORY;
+        }
+    }
+    return DDGAN_OK;
+}
+
+ddgan_status_t ddgan__ddpm_save(struct ddgan_ddpm_trainer *tr, const char *path)
+{
+    static const char fn[] = "ddgan_ddpm_trainer_save";
+    if (!path)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
+    ddgan_backend *be = tr->ctx->backend;
+    snapshot s;
+    DDGAN_TRY(snapshot_alloc(&s, tr, fn));
+    const size_t gb = tr->n_g * sizeof(float);
+    ddgan_status_t st = be->ops->copy_d2h(be, s.g, tr->g->mem.params, gb);
+    if (st == DDGAN_OK)
+        st = be->ops->copy_d2h(be, s.m, tr->m, gb);
+    if (st == DDGAN_OK)
+        st = be->ops->copy_d2h(be, s.v, tr->v, gb);
+    if (st == DDGAN_OK && tr->cfg.use_ema)
+        st = be->ops->copy_d2h(be, s.g_ema, tr->ema_ready ? tr->ema : tr->g->mem.params, gb);
+    s.counters[0] = tr->global_step;
+    s.counters[1] = tr->adam_step;
+    s.counters[2] = tr->skipped;
+    s.counters[3] = tr->ema_ready;
+    char *tcfg = NULL, *scfg = NULL;
+    if (st == DDGAN_OK)
+        st = trainer_config_json(tr, &tcfg);
+    if (st == DDGAN_OK)
+        st = schedule_json(tr, &scfg);
+    ddgan_st_writer *w = NULL;
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_create(&w);
+    if (st == DDGAN_OK)
+        st = ddgan__weights_add(tr->g->pt, w, "G.", s.g);
+    if (st == DDGAN_OK && tr->cfg.use_ema)
+        st = ddgan__weights_add(tr->g->pt, w, "G_ema.", s.g_ema);
+    const int64_t ng[1] = {(int64_t)tr->n_g}, nc[1] = {N_COUNTERS};
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add(w, "opt.G.exp_avg", DDGAN_ST_F32, ng, 1, s.m);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add(w, "opt.G.exp_avg_sq", DDGAN_ST_F32, ng, 1, s.v);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add(w, "state.counters", DDGAN_ST_I64, nc, 1, s.counters);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add_metadata(w, "format", DDPM_CKPT_FORMAT);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add_metadata(w, "config", tr->g->config_json);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add_metadata(w, "schedule", scfg);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add_metadata(w, "trainer_config", tcfg);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_add_metadata(w, "library", "libddgan " DDGAN_VERSION_STRING);
+    if (st == DDGAN_OK)
+        st = ddgan__st_writer_write(w, path);
+    ddgan__st_writer_destroy(w);
+    ddgan__free(tcfg);
+    ddgan__free(scfg);
+    snapshot_free(&s);
+    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
+}
+
+static ddgan_status_t read_flat(const ddgan_st_file *f, const char *name, float *dst, size_t n,
+                                const char *fn)
+{
+    const ddgan_st_tensor_info *t = NULL;
+    ddgan_status_t st = ddgan__st_get(f, name, &t);
+    if (st != DDGAN_OK)
+        return ddgan__error_prefix(st, "%s", fn);
+    if (t->ndim != 1 || (size_t)t->shape[0] != n)
+        return DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: '%s' has %lld elements, this trainer needs %zu", fn,
+                         ddgan__st_name(f), name, (long long)(t->ndim ? t->shape[0] : 1), n);
+    st = ddgan__st_read_f32(f, name, dst, n);
+    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
+}
+
+ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
+{
+    static const char fn[] = "ddgan_ddpm_trainer_load";
+    if (!path)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
+    char *scfg = NULL;
+    DDGAN_TRY(schedule_json(tr, &scfg));
+    ddgan_st_file *f = NULL;
+    ddgan_status_t st = ddgan__st_open(&f, path);
+    if (st != DDGAN_OK) {
+        ddgan__free(scfg);
+        return ddgan__error_prefix(st, "%s", fn);
+    }
+    const char *format = ddgan__st_metadata_get(f, "format");
+    const char *gcfg = ddgan__st_metadata_get(f, "config");
+    const char *fsched = ddgan__st_metadata_get(f, "schedule");
+    if (!format || strcmp(format, DDPM_CKPT_FORMAT) != 0) {
+        /* another version of this format: version mismatch; anything else
+         * (a weights file, a DDGAN trainer checkpoint): not this format */
+        const int other_version = format && !strncmp(format, "ddgan-ddpm-checkpoint/", 22);
+        st = DDGAN_ERR(other_version ? DDGAN_ERR_VERSION_MISMATCH : DDGAN_ERR_FORMAT,
+                       "%s: %s is not a DDPM trainer checkpoint of this version (format \"%s\", expected "
+                       "\"%s\")",
+                       fn, path, format ? format : "(none)", DDPM_CKPT_FORMAT);
+    } else if (!gcfg || strcmp(gcfg, tr->g->config_json) != 0) {
+        st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: %s was written for another generator config (%.200s)",
+                       fn, path, gcfg ? gcfg : "(none)");
+    } else if (!fsched || strcmp(fsched, scfg) != 0) {
+        st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
+                       "%s: %s was written for another schedule (%.200s; this trainer's: %s)", fn, path,
+                       fsched ? fsched : "(none)", scfg);
+    }
+    ddgan__free(scfg);
+    snapshot s;
+    memset(&s, 0, sizeof s);
+    if (st == DDGAN_OK)
+        st = snapshot_alloc(&s, tr, fn);
+    if (st == DDGAN_OK)
+        st = ddgan__weights_read(tr->g->pt, f, "G.", s.g, fn);
+    if (st == DDGAN_OK && tr->cfg.use_ema)
+        st = ddgan__weights_read(tr->g->pt, f, "G_ema.", s.g_ema, fn);
+    if (st == DDGAN_OK)
+        st = read_flat(f, "opt.G.exp_avg", s.m, tr->n_g, fn);
+    if (st == DDGAN_OK)
+        st = read_flat(f, "opt.G.exp_avg_sq", s.v, tr->n_g, fn);
+    if (st == DDGAN_OK) {
+        st = ddgan__st_read_i64(f, "state.counters", s.counters, N_COUNTERS);
+        if (st != DDGAN_OK)
+            st = ddgan__error_prefix(st, "%s", fn);
+    }
+    if (st == DDGAN_OK && (s.counters[0] < 0 || s.counters[1] < 0 || s.counters[2] < 0 ||
+                           (s.counters[3] != 0 && s.counters[3] != 1)))
+        st = DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: invalid counters", fn, path);
+    ddgan__st_close(f);
+    if (st != DDGAN_OK) {
+        snapshot_free(&s);
+        return st;
+    }
+    /* everything is read and valid: replace the state */
+    ddgan_backend *be = tr->ctx->backend;
+    const size_t gb = tr->n_g * sizeof(float);
+    st = be->ops->copy_h2d(be, tr->g->mem.params, s.g, gb);
+    if (st == DDGAN_OK)
+        st = be->ops->copy_h2d(be, tr->m, s.m, gb);
+    if (st == DDGAN_OK)
+        st = be->ops->copy_h2d(be, tr->v, s.v, gb);
+    if (st == DDGAN_OK && tr->cfg.use_ema)
+        st = be->ops->copy_h2d(be, tr->ema, s.g_ema, gb);
+    if (st == DDGAN_OK) {
+        tr->global_step = s.counters[0];
+        tr->adam_step = s.counters[1];
+        tr->skipped = s.counters[2];
+        tr->ema_ready = (int)s.counters[3] && tr->cfg.use_ema;
+    }
+    snapshot_free(&s);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Respaced ancestral sampling */
+
+void ddgan__ddpm_respace(int T, int K, int *tau)
+{
+    if (K <= 1) {
+        tau[0] = T - 1;
+        return;
+    }
+    const int64_t den = K - 1;
+    for (int i = 0; i < K; i++) {
+        const int64_t num = (int64_t)i * (T - 1);
+        int64_t q = num / den;
+        const int64_t r2 = 2 * (num % den);
+        if (r2 > den || (r2 == den && (q & 1)))
+            q++;
+        tau[i] = (int)q;
+    }
+}
+
+void ddgan__ddpm_step_coef(const double *abar, const int *tau, int i, ddgan_ddpm_coef *c)
+{
+    c->abar = abar[tau[i]];
+    c->abar_prev = i > 0 ? abar[tau[i - 1]] : 1.0;
+    const double alpha = c->abar / c->abar_prev;
+    c->beta = 1.0 - alpha;
+    c->recip = 1.0 / sqrt(c->abar);
+    c->recipm1 = sqrt(1.0 / c->abar - 1.0);
+    c->c1 = c->beta * sqrt(c->abar_prev) / (1.0 - c->abar);
+    c->c2 = (1.0 - c->abar_prev) * sqrt(alpha) / (1.0 - c->abar);
+    c->sigma = i > 0 ? sqrt(c->beta * (1.0 - c->abar_prev) / (1.0 - c->abar)) : 0.0;
+}
+
+/* Plan-key mode of a DDPM sampling chunk (distinct from the generator's own
+ * modes and ddgan_sample's). */
+enum { MODE_DDPM_SAMPLE = 0x44445053 };
+
+static void example_shape(ddgan_generator_t g, int *c, int *h, int *w, int *nz)
+{
+    if (g->cls == DDGAN_CLS_TOY) {
+        *c = g->tcfg.data_dim;
+        *h = *w = 1;
+        *nz = g->tcfg.nz;
+    } else {
+        *c = g->cfg.num_channels;
+        *h = *w = g->cfg.image_size;
+        *nz = g->cfg.nz;
+    }
+}
+
+ddgan_status_t ddgan__ddpm_ensure_batch(ddgan_generator_t g, int batch)
+{
+    if (g->cls != DDGAN_CLS_TOY)
+        return batch <= g->net.max_batch ? DDGAN_OK : ddgan__gen_set_max_batch(&g->net, batch);
+    ddgan_temb *temb = &g->toy.temb;
+    if (batch <= temb->max_batch && batch <= g->toy.max_batch)
+        return DDGAN_OK;
+    const int dim = temb->dim;
+    ddgan__temb_free(temb);
+    DDGAN_TRY(ddgan__temb_init(temb, dim, batch, DDGAN_DT_F32));
+    g->toy.max_batch = batch;
+    return DDGAN_OK;
+}
+
+typedef struct chunk_args {
+    size_t off; /* first example of this chunk within the request */
+    int batch;
+    int K;
+    const int *tau; /* K kept steps */
+    uint64_t seed;
+    float *out; /* [n, per] */
+} chunk_args;
+
+/* x0 <- clamp(x0, -1, 1) = x0 - relu(x0 - 1) + relu(-x0 - 1) (exact for |x0| < 2^24). */
+static ddgan_status_t clip_unit(ddgan_exec *ex, const ddgan_tensor *x, const ddgan_tensor *r1,
+                                const ddgan_tensor *r2)
+{
+    const size_t n = ddgan__numel(x);
+    ddgan_ew_desc d;
+    flat_desc(&d, n);
+    DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, 1.0, -1.0, x->data, r1->data, 0));
+    DDGAN_TRY(DDGAN_K(ex, act_fwd, DDGAN_DT_F32, DDGAN_ACT_LRELU, 0.0, n, r1->data, r1->data));
+    DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, -1.0, -1.0, x->data, r2->data, 0));
+    DDGAN_TRY(DDGAN_K(ex, act_fwd, DDGAN_DT_F32, DDGAN_ACT_LRELU, 0.0, n, r2->data, r2->data));
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, -1.0, x->data, r1->data, x->data, 0));
+    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, x->data, r2->data, x->data, 0);
+}
+
+/* `count` normals per example of the chunk from block `block` of each
+ * example's stream (DDGAN_DDPM_SAMPLE_STREAM_BASE + its index). */
+static ddgan_status_t draw_chunk(ddgan_exec *ex, const chunk_args *a, size_t count, uint64_t block,
+                                 const ddgan_tensor *dst)
+{
+    if (ex->arena->planning)
+        return DDGAN_OK;
+    char *o = dst->data;
+    for (int b = 0; b < a->batch; b++)
+        DDGAN_TRY(ex->k->rand_normal(ex->be, DDGAN_DT_F32, count, a->seed,
+                                     DDGAN_DDPM_SAMPLE_STREAM_BASE + a->off + (uint64_t)b, block,
+                                     o + (size_t)b * count * sizeof(float)));
+    return DDGAN_OK;
+}
+
+static ddgan_status_t chunk_body(ddgan_generator_t g, ddgan_schedule_t s, const chunk_args *a)
+{
+    int c, h, w, nz;
+    example_shape(g, &c, &h, &w, &nz);
+    const size_t per = (size_t)c * h * w;
+    const int B = a->batch;
+    if (B < 1 || B > DDGAN_DDPM_SAMPLE_CHUNK)
+        return DDGAN_ERR(DDGAN_ERR_INTERNAL, "ddpm sampler: chunk of %d examples", B);
+    const int toy = g->cls == DDGAN_CLS_TOY;
+    ddgan_exec ex = ddgan__netmem_exec(&g->mem, 0);
+    ddgan__arena_reset(&g->mem.arena);
+    const int planning = ex.arena->planning;
+    ddgan_tensor xa, xb, x0, noise, z, r1, r2;
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &xa, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &xb, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &x0, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &noise, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &r1, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &r2, B, c, h, w));
+    DDGAN_TRY(ddgan__tensor_alloc(&ex, &z, B, nz, 1, 1));
+    DDGAN_TRY(ddgan__tensor_zero(&ex, &z));
+    const uint64_t xblocks = ddgan__philox_blocks(per);
+    DDGAN_TRY(draw_chunk(&ex, a, per, 0, &xa)); /* x_T from block 0 */
+    int64_t t[DDGAN_DDPM_SAMPLE_CHUNK];
+    const double *abar = s->coef_f64[DDGAN_COEF_POST_ALPHAS_CUMPROD];
+    ddgan_ew_desc d;
+    flat_desc(&d, (size_t)B * per);
+    /* a dry run needs one step of each kind (memory does not grow with K) */
+    const int last = planning && a->K > 2 ? a->K - 2 : 0;
+    for (int i = a->K - 1; i >= last; i--) {
+        const int j = a->K - 1 - i; /* steps taken before this one */
+        ddgan_ddpm_coef k;
+        ddgan__ddpm_step_coef(abar, a->tau, i, &k);
+        for (int b = 0; b < B; b++)
+            t[b] = a->tau[i];
+        const size_t mark = ddgan__arena_mark(ex.arena);
+        ddgan_tensor eps_hat = {0};
+        DDGAN_TRY(ddgan__net_g_forward(&ex, g, &xa, t, &z, NULL, &eps_hat));
+        /* x0 = x / sqrt(abar) - sqrt(1 / abar - 1) eps_hat */
+        DDGAN_TRY(DDGAN_K(&ex, binary, &d, DDGAN_BIN_AXPBY, k.recip, -k.recipm1, xa.data, eps_hat.data,
+                          x0.data, 0));
+        ddgan__arena_release(ex.arena, mark);
+        if (!toy)
+            DDGAN_TRY(clip_unit(&ex, &x0, &r1, &r2));
+        /* posterior mean, plus beta-tilde noise except at the last step */
+        DDGAN_TRY(DDGAN_K(&ex, binary, &d, DDGAN_BIN_AXPBY, k.c1, k.c2, x0.data, xa.data, xb.data, 0));
+        if (i > 0) {
+            DDGAN_TRY(draw_chunk(&ex, a, per, xblocks * (uint64_t)(1 + j), &noise));
+            DDGAN_TRY(
+                DDGAN_K(&ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, k.sigma, xb.data, noise.data, xb.data, 0));
+        }
+        const ddgan_tensor tmp = xa;
+        xa = xb;
+        xb = tmp;
+    }
+    if (planning)
+        return DDGAN_OK;
+    const size_t bytes = (size_t)B * per * sizeof(float);
+    if (toy) { /* data units */
+        DDGAN_TRY(ex.k->unary(ex.be, &d, DDGAN_UN_SCALE, g->tcfg.data_scale, 0.0, xa.data, r1.data, 0));
+        return ex.be->ops->copy_d2h(ex.be, a->out + a->off * per, r1.data, bytes);
+    }
+    return ex.be->ops->copy_d2h(ex.be, a->out + a->off * per, xa.data, bytes);
+}
+
+static ddgan_status_t run_chunk(ddgan_generator_t g, ddgan_schedule_t s, const chunk_args *a)
+{
+    DDGAN_TRY(ddgan__ddpm_ensure_batch(g, a->batch));
+    const ddgan_plan_key key = {MODE_DDPM_SAMPLE, a->batch, 0, 0};
+    if (memcmp(&key, &g->plan, sizeof key) != 0) {
+        ddgan__netmem_plan_begin(&g->mem);
+        ddgan_status_t st = chunk_body(g, s, a);
+        if (st == DDGAN_OK)
+            st = ddgan__netmem_plan_end(&g->mem, NULL);
+        else
+            g->mem.arena.planning = 0;
+        if (st != DDGAN_OK) {
+            memset(&g->plan, 0, sizeof g->plan);
+            return st;
+        }
+        g->plan = key;
+    }
+    return chunk_body(g, s, a);
+}
+
+ddgan_status_t ddgan__ddpm_sample(ddgan_generator_t g, ddgan_schedule_t s, size_t n, int K, uint64_t seed,
+                                  float *out)
+{
+    int *tau = ddgan__malloc((size_t)K * sizeof *tau, "ddgan_ddpm_sample");
+    if (!tau)
+        return DDGAN_ERR_OUT_OF_MEMORY;
+    ddgan__ddpm_respace(s->T, K, tau);
+    chunk_args a;
+    memset(&a, 0, sizeof a);
+    a.K = K;
+    a.tau = tau;
+    a.seed = seed;
+    a.out = out;
+    ddgan_status_t st = DDGAN_OK;
+    for (size_t off = 0; off < n && st == DDGAN_OK; off += DDGAN_DDPM_SAMPLE_CHUNK) {
+        a.off = off;
+        a.batch = (int)(n - off < DDGAN_DDPM_SAMPLE_CHUNK ? n - off : DDGAN_DDPM_SAMPLE_CHUNK);
+        st = run_chunk(g, s, &a);
+    }
+    ddgan__free(tau);
+    return st;
+}
