@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang binutils
-  libcmocka-dev libdnnl-dev libopenblas-dev libpng-dev zlib1g-dev
+  libcmocka-dev libdnnl-dev libopenblas-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev
   python3 python3-numpy python3-pytest
 )
 missing=()

@@ -762,6 +762,102 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_ema_generator(ddgan_generator_t *out
 DDGAN_API ddgan_status_t ddgan_ddpm_sample(ddgan_generator_t g, ddgan_schedule_t s, size_t n,
                                            int num_steps, uint64_t seed, float *out);
 
+/* ------------------------------------------------------------------------ */
+/* Datasets and the data loader (docs/data.md)                              */
+/* ------------------------------------------------------------------------ */
+
+/** A dataset (a fixed list of examples) with its loader position. */
+typedef struct ddgan_dataset *ddgan_dataset_t;
+
+/** Values of ddgan_dataset_config.kind. */
+typedef enum ddgan_dataset_kind {
+    DDGAN_DATASET_IDX = 0,           /**< MNIST / Fashion-MNIST / EMNIST IDX files, raw or gzip */
+    DDGAN_DATASET_STACKED_MNIST = 1, /**< three MNIST digits on three channels, label 100a+10b+c */
+    DDGAN_DATASET_CIFAR10 = 2,       /**< CIFAR-10 binary batches */
+    DDGAN_DATASET_IMAGE_FOLDER = 3,  /**< PNG (and JPEG, when built with libjpeg) files */
+    DDGAN_DATASET_GRID25 = 4,        /**< 25 Gaussians, means {-4,-2,0,2,4}^2, sigma 0.05 */
+    DDGAN_DATASET_RING8 = 5          /**< 8 Gaussians at radius (cos, sin)(2 pi k/8), sigma 0.01 */
+} ddgan_dataset_kind;
+
+/** Values of ddgan_dataset_config.split and .resize. */
+typedef enum ddgan_dataset_split { DDGAN_DATASET_TRAIN = 0, DDGAN_DATASET_TEST = 1 } ddgan_dataset_split;
+typedef enum ddgan_resize_filter { DDGAN_RESIZE_BILINEAR = 0, DDGAN_RESIZE_AREA = 1 } ddgan_resize_filter;
+
+/** Length of the serialised loader state (ddgan_dataset_get_state). */
+#define DDGAN_DATASET_STATE_LEN 5
+
+typedef struct ddgan_dataset_config {
+    uint32_t struct_size;
+    int kind;                  /**< ddgan_dataset_kind. Default DDGAN_DATASET_IDX */
+    /** IDX / StackedMNIST: a folder with <idx_prefix><train|t10k>-{images-idx3,labels-idx1}-ubyte[.gz],
+     *  or the images file. CIFAR-10: a folder with data_batch_1..5.bin / test_batch.bin (directly or
+     *  in cifar-10-batches-bin/), or one batch file. Image folder: searched recursively. Default NULL */
+    const char *path;
+    const char *labels_path;   /**< IDX labels file when path is an images file (NULL: labels -1) */
+    const char *const *paths;  /**< instead of path: CIFAR-10 batch files or image files, in order */
+    size_t num_paths;
+    const char *idx_prefix;    /**< e.g. "emnist-balanced-"; default NULL ("") */
+    int split;                 /**< DDGAN_DATASET_TRAIN (default) or DDGAN_DATASET_TEST */
+    int transpose;             /**< IDX: swap H and W of every image (EMNIST). Default 0 */
+    int channels;              /**< 0: the source's (IDX 1, others 3); 1 or 3 converts. Default 0 */
+    int image_size;            /**< 0: native; S: resize the shorter side to S, centre-crop S x S */
+    int resize;                /**< DDGAN_RESIZE_BILINEAR (default, PIL-like antialiased) or _AREA */
+    int lazy;                  /**< image folder: decode when served instead of at open. Default 0 */
+    int pad;                   /**< pixels added on each side with the background value -1. Default 0 */
+    int hflip;                 /**< random horizontal flips (p = 1/2). Default 0 */
+    int shuffle;               /**< seeded permutation per epoch (default 1); 0: source order */
+    uint64_t seed;             /**< loader seed (order, flips). Default 0 */
+    uint64_t data_seed;        /**< StackedMNIST composition, mixture draws. Default 0 */
+    int64_t num_examples;      /**< 0: all / default (StackedMNIST 2 x digits, mixtures 100000);
+                                    files: the first N; StackedMNIST, mixtures: exactly N */
+    double radius;             /**< RING8 radius; 0 = 1 */
+    double sigma;              /**< mixtures' standard deviation; 0 = 0.05 (grid) / 0.01 (ring) */
+    /* appended fields may follow */
+} ddgan_dataset_config;
+
+/** Fills the defaults above; struct_size = sizeof(ddgan_dataset_config) of the caller. */
+DDGAN_API ddgan_status_t ddgan_dataset_config_init(ddgan_dataset_config *cfg, size_t struct_size);
+
+/**
+ * Opens a dataset; files are read (and, unless lazy, decoded) here. A missing
+ * or unreadable file is DDGAN_ERR_IO, a malformed one DDGAN_ERR_FORMAT, a valid
+ * but unhandled one (IDX types other than ubyte, JPEG without libjpeg, CMYK)
+ * DDGAN_ERR_UNSUPPORTED, each with a message naming the file and the problem.
+ * The position starts at (epoch 0, index 0).
+ */
+DDGAN_API ddgan_status_t ddgan_dataset_open(ddgan_dataset_t *out, const ddgan_dataset_config *cfg);
+/** Destroys a dataset. NULL is a no-op. */
+DDGAN_API void ddgan_dataset_destroy(ddgan_dataset_t ds);
+/** Number of examples N (0 for an invalid handle). */
+DDGAN_API int64_t ddgan_dataset_size(ddgan_dataset_t ds);
+/** Shape of one served example (after padding); 2-D mixtures: 2, 1, 1. Any pointer may be NULL. */
+DDGAN_API ddgan_status_t ddgan_dataset_shape(ddgan_dataset_t ds, int *channels, int *height, int *width);
+/** Full batches per epoch at this batch size: N / batch (0 for batch 0, batch > N or an invalid handle). */
+DDGAN_API int64_t ddgan_dataset_batches_per_epoch(ddgan_dataset_t ds, size_t batch);
+/** Example `index` in source order, padded, never flipped: out [C, H, W]; label may be NULL. */
+DDGAN_API ddgan_status_t ddgan_dataset_get(ddgan_dataset_t ds, int64_t index, float *out, int64_t *label);
+/**
+ * The next batch: out [batch, C, H, W] (images in [-1, 1]; 2-D data [batch, 2]
+ * in data units), labels [batch] (may be NULL; -1 when the source has none).
+ * 1 <= batch <= N. When fewer than `batch` examples remain in the epoch they
+ * are dropped and the batch starts the next epoch, whose permutation depends
+ * only on (seed, epoch). A failing call leaves the position unchanged.
+ */
+DDGAN_API ddgan_status_t ddgan_dataset_next_batch(ddgan_dataset_t ds, size_t batch, float *out,
+                                                  int64_t *labels);
+/** Position: the next batch starts at slot `index` (0..N) of epoch `epoch`. */
+DDGAN_API ddgan_status_t ddgan_dataset_get_position(ddgan_dataset_t ds, int64_t *epoch, int64_t *index);
+/** Moves to a position: 0 <= epoch < 2^40, 0 <= index <= N. */
+DDGAN_API ddgan_status_t ddgan_dataset_set_position(ddgan_dataset_t ds, int64_t epoch, int64_t index);
+/**
+ * The position for a checkpoint: out[0..n-1] = {epoch, index, N, seed (as
+ * int64 bits), shuffle}; n must be DDGAN_DATASET_STATE_LEN. set_state checks
+ * N, seed and shuffle against this dataset, then moves to the position: the
+ * batches that follow are exactly those an uninterrupted run would get.
+ */
+DDGAN_API ddgan_status_t ddgan_dataset_get_state(ddgan_dataset_t ds, int64_t *out, size_t n);
+DDGAN_API ddgan_status_t ddgan_dataset_set_state(ddgan_dataset_t ds, const int64_t *state, size_t n);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
