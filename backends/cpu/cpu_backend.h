@@ -1,0 +1,165 @@
+/*
+ * Private to the "cpu" backend plug-in (backends/cpu/, docs/backend-cpu.md).
+ *
+ * The plug-in compiles the "ref" op sources into itself: ddgan__ref_compute
+ * is the fallback for every op, and the hot ones (convolutions, matmul) are
+ * replaced for float32: convolutions on oneDNN, matmul on OpenBLAS,
+ * activations, softmax and upfirdn2d in float code of the plug-in. float64 always runs the
+ * ref kernels. The shims in cpu_support.c provide what the ref sources
+ * expect from the core (ddgan__set_error, ddgan__ref_threads).
+ */
+#ifndef DDGAN_CPU_BACKEND_H
+#define DDGAN_CPU_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dnnl.h>
+
+#include "backend/backend_impl.h"
+
+/* Convolution primitives cached per instance (LRU beyond this). */
+#define CPU_CONV_CACHE_CAP 256
+/* Tensors of one convolution (x, weight, bias, y and their gradients). */
+#define CPU_CONV_MAX_TENSORS 4
+
+typedef enum cpu_conv_kind {
+    CPU_CONV_FWD = 0,
+    CPU_CONV_BWD_DATA = 1,
+    CPU_CONV_BWD_WEIGHTS = 2
+} cpu_conv_kind;
+
+/* Memory layouts of the convolution primitives (DDGAN_CPU_CONV_LAYOUT). */
+typedef enum cpu_conv_layout {
+    CPU_LAYOUT_AUTO = 0,    /* blocked for kernels larger than 1x1 (cpu_conv.c), else plain */
+    CPU_LAYOUT_PLAIN = 1,   /* NCHW / OIHW as the op set: oneDNN's gemm-based kernels */
+    CPU_LAYOUT_BLOCKED = 2  /* oneDNN's choice (nChw16c, ...): reorders around each call */
+} cpu_conv_layout;
+
+/* What a cached convolution primitive was made for: the full descriptor plus
+ * the variant flags (all int, compared with memcmp). */
+typedef struct cpu_conv_key {
+    int kind; /* cpu_conv_kind */
+    int n, c_in, h, w, c_out, kh, kw, stride, pad_t, pad_l, pad_b, pad_r;
+    int with_bias; /* fwd: bias given; bwd_weights: dbias computed */
+    int sum;       /* accumulate = 1 */
+} cpu_conv_key;
+
+/* How one tensor of the op reaches the primitive. */
+typedef enum cpu_tensor_mode {
+    CPU_T_DIRECT = 0,      /* the primitive reads / writes the caller's array */
+    CPU_T_REORDER_IN = 1,  /* caller's NCHW array -> blocked workspace, before */
+    CPU_T_REORDER_OUT = 2, /* blocked workspace -> caller's array, after (adding when accumulating) */
+    CPU_T_TMP_ADD = 3      /* plain workspace, added to the caller's array after */
+} cpu_tensor_mode;
+
+typedef struct cpu_conv_tensor {
+    int arg;  /* DNNL_ARG_* */
+    int mode; /* cpu_tensor_mode */
+    dnnl_memory_t mem;        /* what the primitive sees */
+    dnnl_memory_t user;       /* the caller's array (REORDER_*) */
+    dnnl_primitive_t reorder; /* REORDER_* */
+    size_t ws_off;            /* REORDER_* / TMP_ADD: offset in the workspace */
+    size_t elems;             /* TMP_ADD: elements to add */
+} cpu_conv_tensor;
+
+typedef struct cpu_conv_entry {
+    cpu_conv_key key;
+    uint32_t hash;
+    int used;     /* slot holds an entry */
+    int fallback; /* oneDNN has no implementation: the op runs on ref */
+    uint64_t last_use;
+    dnnl_primitive_t prim;
+    int ntensors;
+    cpu_conv_tensor t[CPU_CONV_MAX_TENSORS]; /* in the order of the op's pointers */
+    dnnl_memory_t scratch_mem;
+    size_t scratch_bytes; /* oneDNN scratchpad */
+    size_t ws_bytes;      /* blocked copies and temporaries */
+    int blocked;          /* some tensor is reordered */
+    char impl[48];        /* oneDNN's implementation name, e.g. "jit:avx512_core" */
+} cpu_conv_entry;
+
+typedef struct cpu_state {
+    int num_threads;
+    size_t memory_limit; /* bytes; 0 = unlimited */
+    size_t in_use;
+    dnnl_engine_t engine; /* process-wide, shared (cpu_engine) */
+    dnnl_stream_t stream; /* this instance's */
+    /* convolution primitive cache */
+    cpu_conv_entry *cache; /* CPU_CONV_CACHE_CAP slots */
+    uint64_t tick;
+    cpu_conv_layout conv_layout;
+    /* user-managed oneDNN scratchpad and the convolutions' workspace
+     * (blocked copies, temporaries); both grow on demand and are kept */
+    void *scratch;
+    size_t scratch_cap;
+    void *ws;
+    size_t ws_cap;
+    /* upfirdn tables and per-thread planes */
+    void *fir_buf;
+    size_t fir_cap;
+    /* counters (docs, debugging) */
+    uint64_t prims_created, cache_evictions;
+} cpu_state;
+
+/* The compute table: ddgan__ref_compute with the overrides. */
+extern const ddgan_backend_compute ddgan__cpu_compute;
+
+/* The process-wide oneDNN CPU engine, created once; NULL on failure with the
+ * reason in *why (static text). */
+dnnl_engine_t ddgan__cpu_engine(const char **why);
+/* Human-readable name of a oneDNN status. */
+const char *ddgan__cpu_dnnl_status_str(dnnl_status_t s);
+
+/* Remembers the core's set_error (cpu_support.c); the ref sources and this
+ * plug-in report errors through it. */
+void ddgan__cpu_bind_host(const ddgan_backend_host *host);
+
+/* Logs through the instance's host at `level` (printf-style). */
+void ddgan__cpu_log(const ddgan_backend *be, ddgan_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* OpenMP thread count of the calling thread for the duration of a oneDNN
+ * call: enter returns the previous value for leave. */
+int ddgan__cpu_threads_enter(const cpu_state *st);
+void ddgan__cpu_threads_leave(const cpu_state *st, int previous);
+
+/* A grow-only buffer of at least `bytes` (64-byte aligned); NULL after
+ * setting the error on failure. */
+void *ddgan__cpu_grow(void **buf, size_t *cap, size_t bytes, const char *what);
+
+/* dst[i] += src[i] with the instance's threads. */
+void ddgan__cpu_add_f32(const cpu_state *st, float *dst, const float *src, size_t n);
+
+/* Releases the cached primitives (cpu_conv.c). */
+void ddgan__cpu_conv_cache_clear(cpu_state *st);
+
+/* The overrides. Each runs float32 (oneDNN, OpenBLAS or float code of its
+ * own) and hands every other case (float64, invalid arguments) to the ref op
+ * of the same name, which also reports the errors. */
+ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc *d, const void *x,
+                                     const void *weight, const void *bias, void *y, int accumulate);
+ddgan_status_t ddgan__cpu_conv2d_bwd_data(ddgan_backend *be, const ddgan_conv2d_desc *d,
+                                          const void *dy, const void *weight, void *dx,
+                                          int accumulate);
+ddgan_status_t ddgan__cpu_conv2d_bwd_weights(ddgan_backend *be, const ddgan_conv2d_desc *d,
+                                             const void *x, const void *dy, void *dweight,
+                                             void *dbias, int accumulate);
+ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, const void *a,
+                                 const void *b, void *c);
+ddgan_status_t ddgan__cpu_act_fwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act act, double alpha,
+                                  size_t n, const void *x, void *y);
+ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act act, double alpha,
+                                  size_t n, const void *x, const void *y, const void *dy, void *dx,
+                                  int accumulate);
+ddgan_status_t ddgan__cpu_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
+                                      const void *x, void *y);
+ddgan_status_t ddgan__cpu_upfirdn_fwd(ddgan_backend *be, const ddgan_upfirdn_desc *d,
+                                      const void *x, void *y, int accumulate);
+ddgan_status_t ddgan__cpu_upfirdn_bwd(ddgan_backend *be, const ddgan_upfirdn_desc *d,
+                                      const void *dy, void *dx, int accumulate);
+
+#endif

@@ -1,0 +1,552 @@
+/* "cpu" convolutions on oneDNN: forward, backward data and backward weights
+ * in float32, with the primitives created once per shape and variant and
+ * cached in the instance.
+ *
+ * Layouts: the op set's arrays are plain NCHW / OIHW. oneDNN's fastest
+ * kernels (jit:avx512_core, ...) want blocked layouts (nChw16c, OIhw16i16o),
+ * so by default a primitive is created with "any" layouts and each call
+ * reorders its inputs into a workspace and its outputs back (for 3x3
+ * kernels the blocked kernel plus the reorders is typically 1.6x-2.4x
+ * faster than the gemm-based kernel on plain memory). 1x1 convolutions keep
+ * the plain layout (cpu_use_blocked); DDGAN_CPU_CONV_LAYOUT=plain|blocked
+ * forces one.
+ *
+ * accumulate = 1: a reordered output is added by the reorder (sum post-op);
+ * a plain forward output by the convolution's sum post-op; a plain backward
+ * output is written into the workspace and then added.
+ *
+ * Anything the fast path does not take (float64, invalid descriptors, a
+ * shape oneDNN has no implementation for) runs on the ref op, which also
+ * produces the error messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu/cpu_backend.h"
+#include "ref/ref_ops.h"
+
+/* ------------------------------------------------------------------------ */
+/* The fast path's preconditions (the ref op validates everything else)     */
+
+static int conv_fast(const ddgan_backend *be, const ddgan_conv2d_desc *in, int accumulate,
+                     ddgan_conv2d_desc *d)
+{
+    if (!be || !be->state || !in || in->dtype != DDGAN_DT_F32 || (accumulate != 0 && accumulate != 1))
+        return 0;
+    *d = *in;
+    const int dims[] = {d->n, d->c_in, d->h, d->w, d->c_out, d->kh, d->kw};
+    for (int i = 0; i < 7; i++)
+        if (dims[i] < 1 || dims[i] > REF_MAX_DIM)
+            return 0;
+    const int pads[] = {d->pad_t, d->pad_l, d->pad_b, d->pad_r};
+    for (int i = 0; i < 4; i++)
+        if (pads[i] < 0 || pads[i] > REF_MAX_DIM)
+            return 0;
+    if (ddgan__conv2d_desc_finish(d) != 0)
+        return 0;
+    int64_t nx, nw, ny;
+    if (ddgan__ref_count4(d->n, d->c_in, d->h, d->w, &nx) ||
+        ddgan__ref_count4(d->c_out, d->c_in, d->kh, d->kw, &nw) ||
+        ddgan__ref_count4(d->n, d->c_out, d->h_out, d->w_out, &ny))
+        return 0;
+    return 1;
+}
+
+static cpu_conv_key make_key(cpu_conv_kind kind, const ddgan_conv2d_desc *d, int with_bias, int sum)
+{
+    cpu_conv_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = (int)kind;
+    k.n = d->n;
+    k.c_in = d->c_in;
+    k.h = d->h;
+    k.w = d->w;
+    k.c_out = d->c_out;
+    k.kh = d->kh;
+    k.kw = d->kw;
+    k.stride = d->stride;
+    k.pad_t = d->pad_t;
+    k.pad_l = d->pad_l;
+    k.pad_b = d->pad_b;
+    k.pad_r = d->pad_r;
+    k.with_bias = with_bias;
+    k.sum = sum;
+    return k;
+}
+
+static uint32_t key_hash(const cpu_conv_key *k)
+{
+    const unsigned char *p = (const unsigned char *)k;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < sizeof *k; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == CPU_CONV_FWD ? "conv2d_fwd"
+           : kind == CPU_CONV_BWD_DATA ? "conv2d_bwd_data"
+                                       : "conv2d_bwd_weights";
+}
+
+/* Measured on the DDGAN shapes (docs/backend-cpu.md): with blocked layouts
+ * 3x3 convolutions run 1.3x-6x faster including the reorders (also with one
+ * input channel), 1x1 ones mostly slower (little compute per byte
+ * reordered): blocked for every kernel larger than 1x1. */
+static int cpu_use_blocked(const cpu_state *st, const cpu_conv_key *k)
+{
+    switch (st->conv_layout) {
+    case CPU_LAYOUT_PLAIN: return 0;
+    case CPU_LAYOUT_BLOCKED: return 1;
+    case CPU_LAYOUT_AUTO: break;
+    }
+    return k->kh * k->kw > 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The primitive cache                                                      */
+
+static void entry_release(cpu_conv_entry *e)
+{
+    for (int i = 0; i < e->ntensors; i++) {
+        cpu_conv_tensor *t = &e->t[i];
+        if (t->reorder)
+            dnnl_primitive_destroy(t->reorder);
+        if (t->mem)
+            dnnl_memory_destroy(t->mem);
+        if (t->user)
+            dnnl_memory_destroy(t->user);
+    }
+    if (e->scratch_mem)
+        dnnl_memory_destroy(e->scratch_mem);
+    if (e->prim)
+        dnnl_primitive_destroy(e->prim);
+    memset(e, 0, sizeof *e);
+}
+
+void ddgan__cpu_conv_cache_clear(cpu_state *st)
+{
+    if (!st->cache)
+        return;
+    for (int i = 0; i < CPU_CONV_CACHE_CAP; i++)
+        if (st->cache[i].used)
+            entry_release(&st->cache[i]);
+}
+
+#define DNNL_TRY(call, what)                                                                     \
+    do {                                                                                         \
+        s = (call);                                                                              \
+        if (s != dnnl_success) {                                                                 \
+            step = (what);                                                                       \
+            goto done;                                                                           \
+        }                                                                                        \
+    } while (0)
+
+static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+/* A reorder primitive from -> to; `sum`: adds to the destination. */
+static dnnl_status_t make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t s = dnnl_primitive_attr_create(&attr);
+    if (s == dnnl_success && sum) {
+        s = dnnl_post_ops_create(&po);
+        if (s == dnnl_success)
+            s = dnnl_post_ops_append_sum(po, 1.0f);
+        if (s == dnnl_success)
+            s = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (s == dnnl_success)
+        s = dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, attr);
+    if (s == dnnl_success)
+        s = dnnl_primitive_create(out, pd);
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+/* One tensor of the op: its argument, whether the primitive writes it, and
+ * its plain (NCHW / OIHW / x) descriptor. */
+typedef struct tensor_spec {
+    int arg, is_out;
+    const dnnl_memory_desc_t *plain;
+} tensor_spec;
+
+/* Creates the primitive of key `k` into the (empty) slot e, with blocked
+ * layouts or plain ones. Returns oneDNN's status (unimplemented: try
+ * otherwise); *step names the failing call. */
+static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int blocked,
+                                 cpu_conv_entry *e, const char **step_out)
+{
+    ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
+                           .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
+                           .stride = k->stride, .pad_t = k->pad_t, .pad_l = k->pad_l,
+                           .pad_b = k->pad_b, .pad_r = k->pad_r};
+    ddgan__conv2d_desc_finish(&d);
+    const dnnl_dims_t src_dims = {d.n, d.c_in, d.h, d.w};
+    const dnnl_dims_t wei_dims = {d.c_out, d.c_in, d.kh, d.kw};
+    const dnnl_dims_t bia_dims = {d.c_out};
+    const dnnl_dims_t dst_dims = {d.n, d.c_out, d.h_out, d.w_out};
+    const dnnl_dims_t strides = {d.stride, d.stride};
+    const dnnl_dims_t pad_l = {d.pad_t, d.pad_l};
+    const dnnl_dims_t pad_r = {d.pad_b, d.pad_r};
+    /* the forward's sum post-op adds into a plain y directly */
+    const int post_sum = !blocked && k->kind == CPU_CONV_FWD && k->sum;
+
+    dnnl_status_t s = dnnl_success;
+    const char *step = "";
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    dnnl_primitive_desc_t hint = NULL, pd = NULL;
+    dnnl_memory_desc_t src_p, wei_p, bia_p, dst_p, src_c, wei_c, dst_c;
+    dnnl_convolution_desc_t fwd_desc, op_desc;
+    const dnnl_format_tag_t any = dnnl_format_tag_any;
+
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_p, 4, src_dims, dnnl_f32, dnnl_nchw), "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei_p, 4, wei_dims, dnnl_f32, dnnl_oihw), "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&bia_p, 1, bia_dims, dnnl_f32, dnnl_x), "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_p, 4, dst_dims, dnnl_f32, dnnl_nchw), "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_c, 4, src_dims, dnnl_f32, blocked ? any : dnnl_nchw),
+             "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei_c, 4, wei_dims, dnnl_f32, blocked ? any : dnnl_oihw),
+             "memory desc");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_c, 4, dst_dims, dnnl_f32, blocked ? any : dnnl_nchw),
+             "memory desc");
+    DNNL_TRY(dnnl_primitive_attr_create(&attr), "attributes");
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "attributes");
+    if (post_sum) {
+        DNNL_TRY(dnnl_post_ops_create(&post_ops), "post-ops");
+        DNNL_TRY(dnnl_post_ops_append_sum(post_ops, 1.0f), "post-ops");
+        DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, post_ops), "post-ops");
+    }
+    DNNL_TRY(dnnl_convolution_forward_desc_init(&fwd_desc, dnnl_forward_training,
+                                                dnnl_convolution_direct, &src_c, &wei_c,
+                                                k->with_bias ? &bia_p : NULL, &dst_c, strides,
+                                                pad_l, pad_r),
+             "convolution descriptor");
+    if (k->kind == CPU_CONV_FWD) {
+        DNNL_TRY(dnnl_primitive_desc_create(&pd, &fwd_desc, attr, st->engine, NULL),
+                 "primitive descriptor");
+    } else {
+        DNNL_TRY(dnnl_primitive_desc_create(&hint, &fwd_desc, NULL, st->engine, NULL),
+                 "forward hint");
+        if (k->kind == CPU_CONV_BWD_DATA)
+            DNNL_TRY(dnnl_convolution_backward_data_desc_init(&op_desc, dnnl_convolution_direct,
+                                                              &src_c, &wei_c, &dst_c, strides,
+                                                              pad_l, pad_r),
+                     "convolution descriptor");
+        else
+            DNNL_TRY(dnnl_convolution_backward_weights_desc_init(
+                         &op_desc, dnnl_convolution_direct, &src_c, &wei_c,
+                         k->with_bias ? &bia_p : NULL, &dst_c, strides, pad_l, pad_r),
+                     "convolution descriptor");
+        DNNL_TRY(dnnl_primitive_desc_create(&pd, &op_desc, attr, st->engine, hint),
+                 "primitive descriptor");
+    }
+
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&impl) == dnnl_success &&
+        impl)
+        snprintf(e->impl, sizeof e->impl, "%s", impl);
+
+    /* the tensors, in the order the op passes its pointers */
+    tensor_spec spec[CPU_CONV_MAX_TENSORS];
+    int n = 0;
+#define ADD_TENSOR(ARG, OUT, PLAIN)                                                              \
+    do {                                                                                         \
+        spec[n].arg = (ARG);                                                                     \
+        spec[n].is_out = (OUT);                                                                  \
+        spec[n].plain = (PLAIN);                                                                 \
+        n++;                                                                                     \
+    } while (0)
+    if (k->kind == CPU_CONV_FWD) {
+        ADD_TENSOR(DNNL_ARG_SRC, 0, &src_p);
+        ADD_TENSOR(DNNL_ARG_WEIGHTS, 0, &wei_p);
+        if (k->with_bias)
+            ADD_TENSOR(DNNL_ARG_BIAS, 0, &bia_p);
+        ADD_TENSOR(DNNL_ARG_DST, 1, &dst_p);
+    } else if (k->kind == CPU_CONV_BWD_DATA) {
+        ADD_TENSOR(DNNL_ARG_DIFF_DST, 0, &dst_p);
+        ADD_TENSOR(DNNL_ARG_WEIGHTS, 0, &wei_p);
+        ADD_TENSOR(DNNL_ARG_DIFF_SRC, 1, &src_p);
+    } else {
+        ADD_TENSOR(DNNL_ARG_SRC, 0, &src_p);
+        ADD_TENSOR(DNNL_ARG_DIFF_DST, 0, &dst_p);
+        ADD_TENSOR(DNNL_ARG_DIFF_WEIGHTS, 1, &wei_p);
+        if (k->with_bias)
+            ADD_TENSOR(DNNL_ARG_DIFF_BIAS, 1, &bia_p);
+    }
+#undef ADD_TENSOR
+    size_t ws = 0;
+    for (int i = 0; i < n; i++) {
+        cpu_conv_tensor *t = &e->t[i];
+        e->ntensors = i + 1;
+        t->arg = spec[i].arg;
+        const dnnl_memory_desc_t *chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
+                                                                        spec[i].arg);
+        if (!chosen) {
+            s = dnnl_runtime_error;
+            step = "memory descriptor query";
+            goto done;
+        }
+        DNNL_TRY(dnnl_memory_create(&t->mem, chosen, st->engine, DNNL_MEMORY_NONE), "memory object");
+        if (!dnnl_memory_desc_equal(chosen, spec[i].plain)) {
+            t->mode = spec[i].is_out ? CPU_T_REORDER_OUT : CPU_T_REORDER_IN;
+            t->ws_off = ws;
+            ws += align64(dnnl_memory_desc_get_size(chosen));
+            DNNL_TRY(dnnl_memory_create(&t->user, spec[i].plain, st->engine, DNNL_MEMORY_NONE),
+                     "memory object");
+            if (spec[i].is_out)
+                DNNL_TRY(make_reorder(st->engine, chosen, spec[i].plain, k->sum, &t->reorder),
+                         "reorder");
+            else
+                DNNL_TRY(make_reorder(st->engine, spec[i].plain, chosen, 0, &t->reorder), "reorder");
+            e->blocked = 1;
+        } else if (spec[i].is_out && k->sum && !post_sum) {
+            t->mode = CPU_T_TMP_ADD;
+            t->ws_off = ws;
+            t->elems = dnnl_memory_desc_get_size(chosen) / sizeof(float);
+            ws += align64(dnnl_memory_desc_get_size(chosen));
+        } else {
+            t->mode = CPU_T_DIRECT;
+        }
+    }
+    e->ws_bytes = ws;
+    const dnnl_memory_desc_t *scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    e->scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+    if (e->scratch_bytes)
+        DNNL_TRY(dnnl_memory_create(&e->scratch_mem, scratch_md, st->engine, DNNL_MEMORY_NONE),
+                 "memory object");
+    DNNL_TRY(dnnl_primitive_create(&e->prim, pd), "primitive");
+
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (hint)
+        dnnl_primitive_desc_destroy(hint);
+    if (post_ops)
+        dnnl_post_ops_destroy(post_ops);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    *step_out = step;
+    return s;
+}
+
+/* Creates the entry of key `k` into slot e: blocked layouts when they pay,
+ * else (or when oneDNN has no blocked implementation) plain ones; no
+ * implementation at all is not an error, the entry is marked fallback. */
+static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uint32_t hash,
+                                   cpu_conv_entry *e)
+{
+    cpu_state *st = be->state;
+    const char *step = "";
+    dnnl_status_t s = dnnl_unimplemented;
+    const int threads = ddgan__cpu_threads_enter(st);
+    for (int blocked = cpu_use_blocked(st, k); blocked >= 0; blocked--) {
+        memset(e, 0, sizeof *e);
+        s = entry_build(st, k, blocked, e, &step);
+        if (s != dnnl_unimplemented)
+            break;
+        entry_release(e);
+    }
+    ddgan__cpu_threads_leave(st, threads);
+    if (s == dnnl_unimplemented) {
+        memset(e, 0, sizeof *e);
+        e->key = *k;
+        e->hash = hash;
+        e->used = 1;
+        e->fallback = 1;
+        ddgan__cpu_log(be, DDGAN_LOG_DEBUG,
+                       "cpu backend: %s %dx%dx%dx%d>%d k%dx%d s%d: oneDNN has no implementation "
+                       "(%s), using ref",
+                       kind_name(k->kind), k->n, k->c_in, k->h, k->w, k->c_out, k->kh, k->kw,
+                       k->stride, step);
+        return DDGAN_OK;
+    }
+    if (s != dnnl_success) {
+        entry_release(e);
+        return ddgan__set_error(s == dnnl_out_of_memory ? DDGAN_ERR_OUT_OF_MEMORY : DDGAN_ERR_BACKEND,
+                                "%s: oneDNN failed to create the %s: %s", kind_name(k->kind), step,
+                                ddgan__cpu_dnnl_status_str(s));
+    }
+    e->key = *k;
+    e->hash = hash;
+    e->used = 1;
+    st->prims_created++;
+    ddgan__cpu_log(be, DDGAN_LOG_DEBUG,
+                   "cpu backend: %s %dx%dx%dx%d>%d k%dx%d s%d pads (%d,%d,%d,%d)%s%s: oneDNN %s, "
+                   "%s layout, scratchpad %zu bytes, workspace %zu bytes",
+                   kind_name(k->kind), k->n, k->c_in, k->h, k->w, k->c_out, k->kh, k->kw, k->stride,
+                   k->pad_t, k->pad_l, k->pad_b, k->pad_r, k->with_bias ? " bias" : "",
+                   k->sum ? " accumulate" : "", e->impl, e->blocked ? "blocked" : "plain",
+                   e->scratch_bytes, e->ws_bytes);
+    return DDGAN_OK;
+}
+
+/* The cached entry for key k, created on first use (least recently used
+ * slot evicted when the cache is full). */
+static ddgan_status_t conv_entry(ddgan_backend *be, const cpu_conv_key *k, cpu_conv_entry **out)
+{
+    cpu_state *st = be->state;
+    const uint32_t h = key_hash(k);
+    cpu_conv_entry *victim = NULL;
+    for (int i = 0; i < CPU_CONV_CACHE_CAP; i++) {
+        cpu_conv_entry *e = &st->cache[i];
+        if (e->used && e->hash == h && !memcmp(&e->key, k, sizeof *k)) {
+            e->last_use = ++st->tick;
+            *out = e;
+            return DDGAN_OK;
+        }
+        if (!victim || (victim->used && (!e->used || e->last_use < victim->last_use)))
+            victim = e;
+    }
+    if (victim->used) {
+        entry_release(victim);
+        st->cache_evictions++;
+    }
+    DDGAN_TRY(entry_create(be, k, h, victim));
+    victim->last_use = ++st->tick;
+    *out = victim;
+    return DDGAN_OK;
+}
+
+/* Runs entry e on the caller's arrays (in the order of its tensors). */
+static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *const *ptrs)
+{
+    cpu_state *st = be->state;
+    const char *op = kind_name(e->key.kind);
+    unsigned char *ws = NULL;
+    if (e->ws_bytes) {
+        ws = ddgan__cpu_grow(&st->ws, &st->ws_cap, e->ws_bytes, "convolution workspace");
+        if (!ws)
+            return DDGAN_ERR_OUT_OF_MEMORY;
+    }
+    dnnl_exec_arg_t args[CPU_CONV_MAX_TENSORS + 1];
+    int nargs = 0;
+    dnnl_status_t s = dnnl_success;
+    for (int i = 0; i < e->ntensors && s == dnnl_success; i++) {
+        cpu_conv_tensor *t = &e->t[i];
+        if (t->mode == CPU_T_DIRECT) {
+            s = dnnl_memory_set_data_handle(t->mem, ptrs[i]);
+        } else {
+            s = dnnl_memory_set_data_handle(t->mem, ws + t->ws_off);
+            if (s == dnnl_success && t->user)
+                s = dnnl_memory_set_data_handle(t->user, ptrs[i]);
+        }
+        args[nargs].arg = t->arg;
+        args[nargs].memory = t->mem;
+        nargs++;
+    }
+    if (s == dnnl_success && e->scratch_bytes) {
+        void *p = ddgan__cpu_grow(&st->scratch, &st->scratch_cap, e->scratch_bytes,
+                                  "oneDNN scratchpad");
+        if (!p)
+            return DDGAN_ERR_OUT_OF_MEMORY;
+        s = dnnl_memory_set_data_handle(e->scratch_mem, p);
+        args[nargs].arg = DNNL_ARG_SCRATCHPAD;
+        args[nargs].memory = e->scratch_mem;
+        nargs++;
+    }
+    if (s != dnnl_success)
+        return ddgan__set_error(DDGAN_ERR_BACKEND, "%s: oneDNN cannot set a memory handle: %s", op,
+                                ddgan__cpu_dnnl_status_str(s));
+
+    const int threads = ddgan__cpu_threads_enter(st);
+    for (int i = 0; i < e->ntensors && s == dnnl_success; i++) {
+        const cpu_conv_tensor *t = &e->t[i];
+        if (t->mode == CPU_T_REORDER_IN) {
+            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, t->user}, {DNNL_ARG_TO, t->mem}};
+            s = dnnl_primitive_execute(t->reorder, st->stream, 2, ra);
+        }
+    }
+    if (s == dnnl_success)
+        s = dnnl_primitive_execute(e->prim, st->stream, nargs, args);
+    for (int i = 0; i < e->ntensors && s == dnnl_success; i++) {
+        const cpu_conv_tensor *t = &e->t[i];
+        if (t->mode == CPU_T_REORDER_OUT) {
+            dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, t->mem}, {DNNL_ARG_TO, t->user}};
+            s = dnnl_primitive_execute(t->reorder, st->stream, 2, ra);
+        }
+    }
+    if (s == dnnl_success)
+        s = dnnl_stream_wait(st->stream);
+    ddgan__cpu_threads_leave(st, threads);
+    if (s != dnnl_success)
+        return ddgan__set_error(DDGAN_ERR_BACKEND, "%s: oneDNN execution failed: %s", op,
+                                ddgan__cpu_dnnl_status_str(s));
+    for (int i = 0; i < e->ntensors; i++) {
+        const cpu_conv_tensor *t = &e->t[i];
+        if (t->mode == CPU_T_TMP_ADD)
+            ddgan__cpu_add_f32(st, ptrs[i], (const float *)(const void *)(ws + t->ws_off), t->elems);
+    }
+    return DDGAN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The ops                                                                  */
+
+ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc *desc, const void *x,
+                                     const void *weight, const void *bias, void *y, int accumulate)
+{
+    ddgan_conv2d_desc d;
+    if (!x || !weight || !y || !conv_fast(be, desc, accumulate, &d))
+        return ddgan__ref_conv2d_fwd(be, desc, x, weight, bias, y, accumulate);
+    const cpu_conv_key k = make_key(CPU_CONV_FWD, &d, bias != NULL, accumulate);
+    cpu_conv_entry *e;
+    DDGAN_TRY(conv_entry(be, &k, &e));
+    if (e->fallback)
+        return ddgan__ref_conv2d_fwd(be, desc, x, weight, bias, y, accumulate);
+    void *ptrs[CPU_CONV_MAX_TENSORS];
+    int n = 0;
+    ptrs[n++] = (void *)x;
+    ptrs[n++] = (void *)weight;
+    if (bias)
+        ptrs[n++] = (void *)bias;
+    ptrs[n++] = y;
+    return conv_exec(be, e, ptrs);
+}
+
+ddgan_status_t ddgan__cpu_conv2d_bwd_data(ddgan_backend *be, const ddgan_conv2d_desc *desc,
+                                          const void *dy, const void *weight, void *dx,
+                                          int accumulate)
+{
+    ddgan_conv2d_desc d;
+    if (!dy || !weight || !dx || !conv_fast(be, desc, accumulate, &d))
+        return ddgan__ref_conv2d_bwd_data(be, desc, dy, weight, dx, accumulate);
+    const cpu_conv_key k = make_key(CPU_CONV_BWD_DATA, &d, 0, accumulate);
+    cpu_conv_entry *e;
+    DDGAN_TRY(conv_entry(be, &k, &e));
+    if (e->fallback)
+        return ddgan__ref_conv2d_bwd_data(be, desc, dy, weight, dx, accumulate);
+    void *ptrs[CPU_CONV_MAX_TENSORS] = {(void *)dy, (void *)weight, dx};
+    return conv_exec(be, e, ptrs);
+}
+
+ddgan_status_t ddgan__cpu_conv2d_bwd_weights(ddgan_backend *be, const ddgan_conv2d_desc *desc,
+                                             const void *x, const void *dy, void *dweight,
+                                             void *dbias, int accumulate)
+{
+    ddgan_conv2d_desc d;
+    if (!x || !dy || !dweight || !conv_fast(be, desc, accumulate, &d))
+        return ddgan__ref_conv2d_bwd_weights(be, desc, x, dy, dweight, dbias, accumulate);
+    const cpu_conv_key k = make_key(CPU_CONV_BWD_WEIGHTS, &d, dbias != NULL, accumulate);
+    cpu_conv_entry *e;
+    DDGAN_TRY(conv_entry(be, &k, &e));
+    if (e->fallback)
+        return ddgan__ref_conv2d_bwd_weights(be, desc, x, dy, dweight, dbias, accumulate);
+    void *ptrs[CPU_CONV_MAX_TENSORS];
+    int n = 0;
+    ptrs[n++] = (void *)x;
+    ptrs[n++] = (void *)dy;
+    ptrs[n++] = dweight;
+    if (dbias)
+        ptrs[n++] = dbias;
+    return conv_exec(be, e, ptrs);
+}

@@ -1,0 +1,807 @@
+/* The "cpu" backend plug-in (backends/cpu, docs/backend-cpu.md): the shared
+ * parity table in float32 against "ref" in float64 (and float64 against ref,
+ * where the plug-in runs the same ref kernels), the oneDNN convolutions with
+ * accumulate at DDGAN shapes and layouts, the float32 activations, FIR and
+ * softmax with their thread teams, the primitive cache, run-to-run determinism,
+ * error reporting through the core, "auto" selection, and the golden
+ * discriminator / generator vectors through the public API.
+ *
+ * The plug-in is loaded from the build tree (DDGAN_BUILD_PLUGIN_DIR). When it
+ * was not built (DDGAN_WITH_DNNL=OFF) every test skips; when the file exists
+ * but cannot be used, the tests fail. */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/context.h"
+#include "core/philox.h"
+#include "io/safetensors.h"
+#include "op_table.h"
+
+#define PLUGIN_FILE DDGAN_BUILD_PLUGIN_DIR "/libddgan-backend-cpu.so"
+
+/* Sanitizer builds: oneDNN (dlopen'ed with the plug-in) gives the OpenMP
+ * worker threads dynamic TLS, whose ranges the leak checker at exit misreads
+ * on this glibc and crashes on ("Tracer caught signal 11", google/sanitizers
+ * issue 1322). Not tracking __tls_get_addr avoids that; the leak check itself
+ * stays on. Read only by the AddressSanitizer runtime (unused otherwise). */
+__attribute__((visibility("default"))) const char *__asan_default_options(void);
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
+{
+    return "intercept_tls_get_addr=0";
+}
+
+static ddgan_context_t g_cpu;  /* "cpu", 2 threads */
+static ddgan_context_t g_ref;  /* "ref", 2 threads: the oracle */
+static int g_plugin_built;     /* the plug-in file exists */
+static char g_why[1024];       /* why g_cpu could not be created */
+
+static ddgan_context_t make_ctx(const char *backend, int threads, ddgan_log_fn log_fn, void *user)
+{
+    ddgan_context_config cfg;
+    ddgan_context_config_init(&cfg, sizeof cfg);
+    cfg.backend = backend;
+    cfg.num_threads = threads;
+    cfg.seed = 0;
+    if (log_fn) {
+        cfg.log_fn = log_fn;
+        cfg.log_user = user;
+        cfg.log_level = DDGAN_LOG_DEBUG;
+    }
+    ddgan_context_t ctx = NULL;
+    if (ddgan_context_create(&ctx, &cfg) != DDGAN_OK)
+        return NULL;
+    return ctx;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    unsetenv("DDGAN_BACKEND");
+    unsetenv("DDGAN_CPU_CONV_LAYOUT");
+    setenv("DDGAN_BACKEND_PATH", DDGAN_BUILD_PLUGIN_DIR, 1);
+    struct stat sb;
+    g_plugin_built = stat(PLUGIN_FILE, &sb) == 0;
+    g_ref = make_ctx("ref", 2, NULL, NULL);
+    if (!g_ref)
+        return -1;
+    g_cpu = make_ctx("cpu", 2, NULL, NULL);
+    if (!g_cpu)
+        snprintf(g_why, sizeof g_why, "%s", ddgan_last_error());
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    ddgan_context_destroy(g_cpu);
+    ddgan_context_destroy(g_ref);
+    unsetenv("DDGAN_BACKEND_PATH");
+    return 0;
+}
+
+/* Skips when the plug-in was not built; fails when it was built but does not load. */
+#define REQUIRE_CPU()                                                                            \
+    do {                                                                                         \
+        if (!g_plugin_built) {                                                                   \
+            print_message("[  SKIP    ] the cpu plug-in is not built (DDGAN_WITH_DNNL=OFF?): %s\n", \
+                          g_why);                                                                \
+            skip();                                                                              \
+        }                                                                                        \
+        if (!g_cpu)                                                                              \
+            print_error("the cpu plug-in exists but no context could be created: %s\n", g_why);  \
+        assert_non_null(g_cpu);                                                                  \
+    } while (0)
+
+#define OK(expr) assert_int_equal((expr), DDGAN_OK)
+
+static ddgan_backend *cpu_be(void) { return g_cpu->backend; }
+static ddgan_backend *ref_be(void) { return g_ref->backend; }
+
+/* ======================================================================== */
+/* The parity table                                                         */
+
+static void print_report(const char *what, const op_table_report *r)
+{
+    print_message("[ PARITY   ] %s: %d cases (%d skipped), worst normalised error fwd %.2e (%s), "
+                  "grad %.2e (%s); worst element-relative %.2e (%s)\n",
+                  what, r->run, r->skipped, r->worst_fwd, r->worst_fwd_case ? r->worst_fwd_case : "-",
+                  r->worst_grad, r->worst_grad_case ? r->worst_grad_case : "-", r->worst_elem_rel,
+                  r->worst_elem_case ? r->worst_elem_case : "-");
+}
+
+static void test_table_f32_vs_ref_f64(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    op_table_report r;
+    const int failed = op_table_run(cpu_be(), DDGAN_DT_F32, ref_be(), 1e-5, 1e-4, NULL, &r);
+    print_report("cpu f32 vs ref f64", &r);
+    assert_int_equal(failed, 0);
+    assert_int_equal(r.skipped, 0);
+    assert_int_equal((size_t)r.run, op_table_count);
+}
+
+/* float64 runs the ref kernels compiled into the plug-in: identical results. */
+static void test_table_f64_is_ref(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    op_table_report r;
+    const int failed = op_table_run(cpu_be(), DDGAN_DT_F64, ref_be(), 0.0, 0.0, NULL, &r);
+    print_report("cpu f64 vs ref f64 (exact)", &r);
+    assert_int_equal(failed, 0);
+    assert_int_equal(r.skipped, 0);
+    assert_int_equal((size_t)r.run, op_table_count);
+}
+
+/* ======================================================================== */
+/* Convolutions at DDGAN shapes, with and without accumulate                */
+
+/* n values in [-1, 1), exactly float-representable, from Philox (seed). */
+static double *rand_vals(size_t n, uint64_t seed)
+{
+    float *u = malloc((n ? n : 1) * sizeof *u);
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    assert_true(u && v);
+    ddgan__philox_uniform(seed, 0, 0, u, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)(float)(2.0 * (double)u[i] - 1.0);
+    free(u);
+    return v;
+}
+
+/* A device copy of h (n values) in dtype dt. */
+static void *upload(ddgan_backend *be, ddgan_dtype dt, const double *h, size_t n)
+{
+    void *p = NULL;
+    OK(be->ops->alloc(be, n * ddgan_dtype_size(dt), &p));
+    if (dt == DDGAN_DT_F64) {
+        OK(be->ops->copy_h2d(be, p, h, n * sizeof(double)));
+    } else {
+        float *f = malloc(n * sizeof *f);
+        assert_non_null(f);
+        for (size_t i = 0; i < n; i++)
+            f[i] = (float)h[i];
+        OK(be->ops->copy_h2d(be, p, f, n * sizeof(float)));
+        free(f);
+    }
+    return p;
+}
+
+static void download(ddgan_backend *be, ddgan_dtype dt, const void *p, double *h, size_t n)
+{
+    if (dt == DDGAN_DT_F64) {
+        OK(be->ops->copy_d2h(be, h, p, n * sizeof(double)));
+        return;
+    }
+    float *f = malloc(n * sizeof *f);
+    assert_non_null(f);
+    OK(be->ops->copy_d2h(be, f, p, n * sizeof(float)));
+    for (size_t i = 0; i < n; i++)
+        h[i] = f[i];
+    free(f);
+}
+
+/* The parity table's measure: max_i |got - want| / (|want_i| + max_j |want_j|). */
+static double norm_err(const double *got, const double *want, size_t n)
+{
+    double mx = 0, worst = 0;
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        const double den = fabs(want[i]) + mx;
+        const double e = fabs(got[i] - want[i]) / (den > 0 ? den : 1.0);
+        if (isnan(got[i]) || isinf(got[i]))
+            return INFINITY;
+        worst = fmax(worst, e);
+    }
+    return worst;
+}
+
+/* Outputs of fwd, bwd_data and bwd_weights (+ dbias) of one convolution. */
+typedef struct conv_out {
+    double *y, *dx, *dw, *db;
+} conv_out;
+
+static void conv_run(ddgan_backend *be, ddgan_dtype dt, const ddgan_conv2d_desc *d0, int with_bias,
+                     int accumulate, uint64_t seed, conv_out *o)
+{
+    ddgan_conv2d_desc d = *d0;
+    d.dtype = dt;
+    assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
+    const size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * d.kh * d.kw,
+                 ny = (size_t)d.n * d.c_out * d.h_out * d.w_out, nb = (size_t)d.c_out;
+    double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1), *hb = rand_vals(nb, seed + 2),
+           *hdy = rand_vals(ny, seed + 3), *hy0 = rand_vals(ny, seed + 4),
+           *hdx0 = rand_vals(nx, seed + 5), *hdw0 = rand_vals(nw, seed + 6),
+           *hdb0 = rand_vals(nb, seed + 7);
+    void *x = upload(be, dt, hx, nx), *w = upload(be, dt, hw, nw), *b = upload(be, dt, hb, nb),
+         *dy = upload(be, dt, hdy, ny), *y = upload(be, dt, hy0, ny), *dx = upload(be, dt, hdx0, nx),
+         *dw = upload(be, dt, hdw0, nw), *db = upload(be, dt, hdb0, nb);
+    const ddgan_backend_compute *c = be->ops->compute;
+    OK(c->conv2d_fwd(be, &d, x, w, with_bias ? b : NULL, y, accumulate));
+    OK(c->conv2d_bwd_data(be, &d, dy, w, dx, accumulate));
+    OK(c->conv2d_bwd_weights(be, &d, x, dy, dw, with_bias ? db : NULL, accumulate));
+    o->y = malloc(ny * sizeof(double));
+    o->dx = malloc(nx * sizeof(double));
+    o->dw = malloc(nw * sizeof(double));
+    o->db = malloc(nb * sizeof(double));
+    download(be, dt, y, o->y, ny);
+    download(be, dt, dx, o->dx, nx);
+    download(be, dt, dw, o->dw, nw);
+    download(be, dt, db, o->db, nb);
+    void *bufs[] = {x, w, b, dy, y, dx, dw, db};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        be->ops->free(be, bufs[i]);
+    free(hx), free(hw), free(hb), free(hdy), free(hy0), free(hdx0), free(hdw0), free(hdb0);
+}
+
+static void conv_out_free(conv_out *o)
+{
+    free(o->y), free(o->dx), free(o->dw), free(o->db);
+}
+
+#define CONVD(N, CI, H, W, CO, K, S, PT, PL, PB, PR)                                              \
+    {.n = (N), .c_in = (CI), .h = (H), .w = (W), .c_out = (CO), .kh = (K), .kw = (K),           \
+     .stride = (S), .pad_t = (PT), .pad_l = (PL), .pad_b = (PB), .pad_r = (PR)}
+
+static const struct {
+    const char *name;
+    ddgan_conv2d_desc d;
+    int bias;
+} g_conv_shapes[] = {
+    {"3x3 s1 p1 4x32x16x16>32", CONVD(4, 32, 16, 16, 32, 3, 1, 1, 1, 1, 1), 1},
+    {"3x3 s1 p1 2x64x8x8>128", CONVD(2, 64, 8, 8, 128, 3, 1, 1, 1, 1, 1), 1},
+    {"1x1 2x64x8x8>128 (no bias)", CONVD(2, 64, 8, 8, 128, 1, 1, 0, 0, 0, 0), 0},
+    {"down 3x3 s2 p0 2x16x17x17>32", CONVD(2, 16, 17, 17, 32, 3, 2, 0, 0, 0, 0), 1},
+    {"first 3x3 2x3x32x32>16", CONVD(2, 3, 32, 32, 16, 3, 1, 1, 1, 1, 1), 1},
+    {"4x4 s2 p1 2x8x16x16>8", CONVD(2, 8, 16, 16, 8, 4, 2, 1, 1, 1, 1), 0},
+    {"3x3 s2 pads (0,0,1,1) 2x8x16x16>16", CONVD(2, 8, 16, 16, 16, 3, 2, 0, 0, 1, 1), 1},
+};
+
+/* A cpu context whose convolutions use `layout` (DDGAN_CPU_CONV_LAYOUT). */
+static ddgan_context_t make_layout_ctx(const char *layout, int threads)
+{
+    setenv("DDGAN_CPU_CONV_LAYOUT", layout, 1);
+    ddgan_context_t ctx = make_ctx("cpu", threads, NULL, NULL);
+    unsetenv("DDGAN_CPU_CONV_LAYOUT");
+    assert_non_null(ctx);
+    return ctx;
+}
+
+/* Every shape on the three layout policies (auto: blocked for kernels
+ * larger than 1x1, plain for 1x1). */
+static void test_conv_accumulate_shapes(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const char *layouts[] = {"auto", "plain", "blocked"};
+    double worst_fwd = 0, worst_grad = 0;
+    for (int l = 0; l < 3; l++) {
+        ddgan_context_t ctx = make_layout_ctx(layouts[l], 2);
+        for (size_t s = 0; s < sizeof g_conv_shapes / sizeof g_conv_shapes[0]; s++) {
+            const ddgan_conv2d_desc *d = &g_conv_shapes[s].d;
+            ddgan_conv2d_desc f = *d;
+            assert_int_equal(ddgan__conv2d_desc_finish(&f), 0);
+            const size_t nx = (size_t)f.n * f.c_in * f.h * f.w,
+                         nw = (size_t)f.c_out * f.c_in * f.kh * f.kw,
+                         ny = (size_t)f.n * f.c_out * f.h_out * f.w_out;
+            for (int acc = 0; acc <= 1; acc++) {
+                conv_out got, want;
+                conv_run(ctx->backend, DDGAN_DT_F32, d, g_conv_shapes[s].bias, acc, 100 + s, &got);
+                conv_run(ref_be(), DDGAN_DT_F64, d, g_conv_shapes[s].bias, acc, 100 + s, &want);
+                const double ey = norm_err(got.y, want.y, ny), edx = norm_err(got.dx, want.dx, nx),
+                             edw = norm_err(got.dw, want.dw, nw),
+                             edb = norm_err(got.db, want.db, (size_t)f.c_out);
+                print_message("    %-7s conv %-36s acc %d: fwd %.2e  bwd_data %.2e  "
+                              "bwd_weights %.2e  dbias %.2e\n",
+                              layouts[l], g_conv_shapes[s].name, acc, ey, edx, edw, edb);
+                worst_fwd = fmax(worst_fwd, ey);
+                worst_grad = fmax(worst_grad, fmax(edx, fmax(edw, edb)));
+                assert_true(ey <= 1e-5);
+                assert_true(edx <= 1e-4);
+                assert_true(edw <= 1e-4);
+                assert_true(edb <= 1e-4);
+                conv_out_free(&got);
+                conv_out_free(&want);
+            }
+        }
+        ddgan_context_destroy(ctx);
+    }
+    print_message("[ PARITY   ] cpu conv at DDGAN shapes, 3 layouts, accumulate 0/1: worst fwd %.2e, "
+                  "grad %.2e\n",
+                  worst_fwd, worst_grad);
+}
+
+/* Same instance, same inputs: bit-identical results (oneDNN is run-to-run
+ * deterministic for a fixed thread count). Across thread counts the result
+ * is compared within float32 rounding and the bitwise outcome printed. */
+static void test_conv_determinism(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const ddgan_conv2d_desc d = CONVD(8, 32, 16, 16, 32, 3, 1, 1, 1, 1, 1);
+    ddgan_conv2d_desc f = d;
+    assert_int_equal(ddgan__conv2d_desc_finish(&f), 0);
+    const size_t nx = (size_t)f.n * f.c_in * f.h * f.w, nw = (size_t)f.c_out * f.c_in * f.kh * f.kw,
+                 ny = (size_t)f.n * f.c_out * f.h_out * f.w_out;
+    conv_out a, b;
+    conv_run(cpu_be(), DDGAN_DT_F32, &d, 1, 1, 7, &a);
+    conv_run(cpu_be(), DDGAN_DT_F32, &d, 1, 1, 7, &b);
+    assert_memory_equal(a.y, b.y, ny * sizeof(double));
+    assert_memory_equal(a.dx, b.dx, nx * sizeof(double));
+    assert_memory_equal(a.dw, b.dw, nw * sizeof(double));
+    assert_memory_equal(a.db, b.db, (size_t)f.c_out * sizeof(double));
+    conv_out_free(&b);
+    for (int t = 1; t <= 3; t += 2) {
+        ddgan_context_t ctx = make_ctx("cpu", t, NULL, NULL);
+        assert_non_null(ctx);
+        conv_run(ctx->backend, DDGAN_DT_F32, &d, 1, 1, 7, &b);
+        const int same_y = !memcmp(a.y, b.y, ny * sizeof(double)),
+                  same_dx = !memcmp(a.dx, b.dx, nx * sizeof(double)),
+                  same_dw = !memcmp(a.dw, b.dw, nw * sizeof(double)),
+                  same_db = !memcmp(a.db, b.db, (size_t)f.c_out * sizeof(double));
+        print_message("    %d vs 2 threads bit-identical: fwd %s, bwd_data %s, bwd_weights %s, "
+                      "dbias %s\n",
+                      t, same_y ? "yes" : "no", same_dx ? "yes" : "no", same_dw ? "yes" : "no",
+                      same_db ? "yes" : "no");
+        assert_true(norm_err(b.y, a.y, ny) <= 1e-6);
+        assert_true(norm_err(b.dx, a.dx, nx) <= 1e-6);
+        assert_true(norm_err(b.dw, a.dw, nw) <= 1e-6);
+        assert_true(norm_err(b.db, a.db, (size_t)f.c_out) <= 1e-6);
+        conv_out_free(&b);
+        ddgan_context_destroy(ctx);
+    }
+    conv_out_free(&a);
+}
+
+/* ======================================================================== */
+/* Activations and FIR above the threading threshold                        */
+
+/* The op table's activation, FIR and softmax cases are small (one thread): these run
+ * the float32 overrides with their thread teams, against ref float64 and
+ * bitwise against a 1-thread cpu instance (elementwise / per-plane work
+ * does not depend on the thread count). */
+static void run_act(ddgan_backend *be, ddgan_dtype dt, ddgan_act act, int bwd, int accumulate,
+                    size_t n, double *out)
+{
+    double *hx = rand_vals(n, 11), *hdy = rand_vals(n, 12), *hdx = rand_vals(n, 13);
+    for (size_t i = 0; i < n; i++)
+        hx[i] = (double)(float)(hx[i] * 6.0); /* [-6, 6): all branches of every activation */
+    void *x = upload(be, dt, hx, n), *y = upload(be, dt, hx, n), *dy = upload(be, dt, hdy, n),
+         *dx = upload(be, dt, hdx, n);
+    const ddgan_backend_compute *c = be->ops->compute;
+    OK(c->act_fwd(be, dt, act, 0.2, n, x, y));
+    if (bwd) {
+        OK(c->act_bwd(be, dt, act, 0.2, n, x, y, dy, dx, accumulate));
+        download(be, dt, dx, out, n);
+    } else {
+        download(be, dt, y, out, n);
+    }
+    void *bufs[] = {x, y, dy, dx};
+    for (size_t i = 0; i < 4; i++)
+        be->ops->free(be, bufs[i]);
+    free(hx), free(hdy), free(hdx);
+}
+
+static void run_fir(ddgan_backend *be, ddgan_dtype dt, const ddgan_upfirdn_desc *d0, int bwd,
+                    int accumulate, double *out, size_t *n_out)
+{
+    ddgan_upfirdn_desc d = *d0;
+    d.dtype = dt;
+    assert_int_equal(ddgan__upfirdn_desc_finish(&d), 0);
+    const size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.c * d.h_out * d.w_out;
+    double *hx = rand_vals(nx, 21), *hy = rand_vals(ny, 22);
+    void *x = upload(be, dt, hx, nx), *y = upload(be, dt, hy, ny);
+    const ddgan_backend_compute *c = be->ops->compute;
+    if (bwd) {
+        OK(c->upfirdn_bwd(be, &d, y, x, accumulate));
+        download(be, dt, x, out, nx);
+        *n_out = nx;
+    } else {
+        OK(c->upfirdn_fwd(be, &d, x, y, accumulate));
+        download(be, dt, y, out, ny);
+        *n_out = ny;
+    }
+    be->ops->free(be, x);
+    be->ops->free(be, y);
+    free(hx), free(hy);
+}
+
+#define FIRD(N, C, H, W, UP, DOWN, P0, P1, DIV)                                                  \
+    {.n = (N), .c = (C), .h = (H), .w = (W), .up = (UP), .down = (DOWN), .pad0 = (P0),          \
+     .pad1 = (P1), .taps = 4, .kernel = {1.0 / (DIV), 3.0 / (DIV), 3.0 / (DIV), 1.0 / (DIV)}}
+
+static void test_act_fir_threaded(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_context_t one = make_ctx("cpu", 1, NULL, NULL);
+    assert_non_null(one);
+    const size_t n = 3 * 65536 + 5;
+    double *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want),
+           *solo = malloc(n * sizeof *solo);
+    assert_true(got && want && solo);
+    const char *names[] = {"silu", "lrelu", "tanh", "softplus", "sigmoid"};
+    double worst_fwd = 0, worst_grad = 0;
+    for (int a = DDGAN_ACT_SILU; a <= DDGAN_ACT_SIGMOID; a++) {
+        for (int mode = 0; mode < 3; mode++) { /* fwd, bwd, bwd accumulate */
+            const int bwd = mode > 0, acc = mode == 2;
+            run_act(cpu_be(), DDGAN_DT_F32, (ddgan_act)a, bwd, acc, n, got);
+            run_act(ref_be(), DDGAN_DT_F64, (ddgan_act)a, bwd, acc, n, want);
+            run_act(one->backend, DDGAN_DT_F32, (ddgan_act)a, bwd, acc, n, solo);
+            const double e = norm_err(got, want, n);
+            print_message("    act %-8s %-8s: %.2e\n", names[a], mode == 0 ? "fwd" : acc ? "bwd acc" : "bwd",
+                          e);
+            assert_true(e <= (bwd ? 1e-4 : 1e-5));
+            assert_memory_equal(got, solo, n * sizeof(double));
+            if (bwd)
+                worst_grad = fmax(worst_grad, e);
+            else
+                worst_fwd = fmax(worst_fwd, e);
+        }
+    }
+    const ddgan_upfirdn_desc firs[] = {
+        FIRD(8, 16, 32, 32, 1, 2, 1, 1, 8), /* down2 */
+        FIRD(8, 16, 16, 16, 2, 1, 2, 1, 4), /* up2 */
+        FIRD(4, 16, 33, 31, 1, 1, 2, 2, 8), /* blur */
+        FIRD(3, 5, 7, 9, 2, 2, 3, 1, 8),    /* odd sizes, up and down */
+    };
+    const char *fir_names[] = {"down2", "up2", "blur", "up2 down2 7x9"};
+    for (size_t f = 0; f < sizeof firs / sizeof firs[0]; f++) {
+        for (int mode = 0; mode < 4; mode++) {
+            const int bwd = mode & 1, acc = mode >> 1;
+            size_t m = 0;
+            run_fir(cpu_be(), DDGAN_DT_F32, &firs[f], bwd, acc, got, &m);
+            run_fir(ref_be(), DDGAN_DT_F64, &firs[f], bwd, acc, want, &m);
+            run_fir(one->backend, DDGAN_DT_F32, &firs[f], bwd, acc, solo, &m);
+            const double e = norm_err(got, want, m);
+            print_message("    upfirdn %-14s %s%s: %.2e\n", fir_names[f], bwd ? "bwd" : "fwd",
+                          acc ? " acc" : "", e);
+            assert_true(e <= (bwd ? 1e-4 : 1e-5));
+            assert_memory_equal(got, solo, m * sizeof(double));
+            if (bwd)
+                worst_grad = fmax(worst_grad, e);
+            else
+                worst_fwd = fmax(worst_fwd, e);
+        }
+    }
+    /* softmax forward: 768 rows of 256 (the attention's shape) */
+    {
+        const size_t rows = 768, cols = 256, m = rows * cols;
+        double *hx = rand_vals(m, 31);
+        for (size_t i = 0; i < m; i++)
+            hx[i] = (double)(float)(hx[i] * 8.0);
+        ddgan_backend *bes[3] = {cpu_be(), ref_be(), one->backend};
+        double *outs[3] = {got, want, solo};
+        for (int b = 0; b < 3; b++) {
+            const ddgan_dtype dt = b == 1 ? DDGAN_DT_F64 : DDGAN_DT_F32;
+            void *x = upload(bes[b], dt, hx, m), *y = upload(bes[b], dt, hx, m);
+            OK(bes[b]->ops->compute->softmax_fwd(bes[b], dt, rows, cols, x, y));
+            download(bes[b], dt, y, outs[b], m);
+            bes[b]->ops->free(bes[b], x);
+            bes[b]->ops->free(bes[b], y);
+        }
+        const double e = norm_err(got, want, m);
+        print_message("    softmax 768x256 fwd: %.2e\n", e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
+        worst_fwd = fmax(worst_fwd, e);
+        free(hx);
+    }
+    print_message("[ PARITY   ] cpu act + upfirdn + softmax, threaded: worst fwd %.2e, grad %.2e\n",
+                  worst_fwd, worst_grad);
+    free(got), free(want), free(solo);
+    ddgan_context_destroy(one);
+}
+
+/* ======================================================================== */
+/* The primitive cache: one creation per shape and variant                  */
+
+typedef struct log_count {
+    int created;      /* primitives created (the DEBUG line of each) */
+    char impl[256];   /* the last one's line */
+} log_count;
+
+static void count_log(void *user, ddgan_log_level level, const char *msg)
+{
+    log_count *lc = user;
+    (void)level;
+    if (strstr(msg, "cpu backend: conv2d_") && strstr(msg, "scratchpad")) {
+        lc->created++;
+        snprintf(lc->impl, sizeof lc->impl, "%s", msg);
+    }
+}
+
+static void test_primitive_cache(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    log_count lc = {0, ""};
+    ddgan_context_t ctx = make_ctx("cpu", 2, count_log, &lc);
+    assert_non_null(ctx);
+    ddgan_backend *be = ctx->backend;
+    const ddgan_backend_compute *c = be->ops->compute;
+    /* "auto": the plain layout for a 1x1 kernel, the blocked one for 3x3 */
+    for (int ch = 8; ch <= 16; ch += 8) {
+        const int base = lc.created, k = ch == 8 ? 1 : 3, p = k / 2;
+        ddgan_conv2d_desc d = CONVD(2, ch, 8, 8, ch, k, 1, p, p, p, p);
+        d.dtype = DDGAN_DT_F32;
+        assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
+        const size_t n = (size_t)2 * ch * 8 * 8, nw = (size_t)ch * ch * k * k;
+        double *h = rand_vals(3 * n, 3), *hw = rand_vals(nw, 4);
+        void *x = upload(be, DDGAN_DT_F32, h, n), *w = upload(be, DDGAN_DT_F32, hw, nw),
+             *y = upload(be, DDGAN_DT_F32, h, n);
+        for (int i = 0; i < 3; i++)
+            OK(c->conv2d_fwd(be, &d, x, w, NULL, y, 0));
+        assert_int_equal(lc.created, base + 1);
+        print_message("    %s\n", lc.impl);
+        assert_non_null(strstr(lc.impl, ch == 8 ? "plain layout" : "blocked layout"));
+        OK(c->conv2d_fwd(be, &d, x, w, NULL, y, 1)); /* accumulate: another variant */
+        OK(c->conv2d_fwd(be, &d, x, w, NULL, y, 1));
+        assert_int_equal(lc.created, base + 2);
+        OK(c->conv2d_bwd_data(be, &d, y, w, x, 0));
+        OK(c->conv2d_bwd_data(be, &d, y, w, x, 1));
+        OK(c->conv2d_bwd_data(be, &d, y, w, x, 1));
+        assert_int_equal(lc.created, base + 4);
+        OK(c->conv2d_bwd_weights(be, &d, x, y, w, NULL, 1));
+        OK(c->conv2d_bwd_weights(be, &d, x, y, w, NULL, 0));
+        OK(c->conv2d_bwd_weights(be, &d, x, y, w, NULL, 0));
+        assert_int_equal(lc.created, base + 6);
+        d.n = 3; /* another batch: another primitive */
+        ddgan__conv2d_desc_finish(&d);
+        void *x3 = upload(be, DDGAN_DT_F32, h, 3 * n / 2), *y3 = upload(be, DDGAN_DT_F32, h, 3 * n / 2);
+        OK(c->conv2d_fwd(be, &d, x3, w, NULL, y3, 0));
+        assert_int_equal(lc.created, base + 7);
+        /* float64 runs ref: no primitive */
+        d.dtype = DDGAN_DT_F64;
+        void *x64 = upload(be, DDGAN_DT_F64, h, 3 * n / 2), *w64 = upload(be, DDGAN_DT_F64, hw, nw),
+             *y64 = upload(be, DDGAN_DT_F64, h, 3 * n / 2);
+        OK(c->conv2d_fwd(be, &d, x64, w64, NULL, y64, 0));
+        assert_int_equal(lc.created, base + 7);
+        void *bufs[] = {x, w, y, x3, y3, x64, w64, y64};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            be->ops->free(be, bufs[i]);
+        free(h), free(hw);
+    }
+    ddgan_context_destroy(ctx);
+}
+
+/* ======================================================================== */
+/* Errors reach the caller's last error                                     */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_backend *be = cpu_be();
+    const ddgan_backend_compute *c = be->ops->compute;
+    float buf[64] = {0};
+    ddgan_conv2d_desc d = CONVD(1, 1, 4, 4, 1, 3, 3, 0, 0, 0, 0);
+    d.dtype = DDGAN_DT_F32;
+    ddgan_clear_last_error();
+    tu_assert_status(c->conv2d_fwd(be, &d, buf, buf, NULL, buf + 32, 0), DDGAN_ERR_INVALID_ARGUMENT,
+                     "stride 3");
+    tu_assert_status(c->conv2d_bwd_data(be, NULL, buf, buf, buf, 0), DDGAN_ERR_INVALID_ARGUMENT,
+                     "descriptor is NULL");
+    d.stride = 1;
+    tu_assert_status(c->conv2d_bwd_weights(be, &d, buf, buf, NULL, NULL, 0),
+                     DDGAN_ERR_INVALID_ARGUMENT, "must not be NULL");
+    tu_assert_status(c->conv2d_fwd(be, &d, buf, buf, NULL, buf, 2), DDGAN_ERR_INVALID_ARGUMENT,
+                     "accumulate is 2");
+    ddgan_matmul_desc m = {.dtype = DDGAN_DT_F32, .batch = 1, .m = 2, .n = 2, .k = 3, .lda = 2,
+                           .ldb = 2, .ldc = 2, .alpha = 1.0};
+    tu_assert_status(c->matmul(be, &m, buf, buf, buf + 32), DDGAN_ERR_INVALID_ARGUMENT, "lda 2 < 3");
+    m.dtype = (ddgan_dtype)7;
+    tu_assert_status(c->matmul(be, &m, buf, buf, buf + 32), DDGAN_ERR_INVALID_ARGUMENT, "dtype 7");
+    /* a fallback op's error */
+    tu_assert_status(c->softmax_fwd(be, DDGAN_DT_F32, 2, 3, NULL, buf), DDGAN_ERR_INVALID_ARGUMENT,
+                     NULL);
+
+    /* the memory limit */
+    ddgan_context_config cfg;
+    ddgan_context_config_init(&cfg, sizeof cfg);
+    cfg.backend = "cpu";
+    cfg.num_threads = 1;
+    cfg.memory_limit = 4096;
+    ddgan_context_t ctx = NULL;
+    OK(ddgan_context_create(&ctx, &cfg));
+    ddgan_backend *lb = ctx->backend;
+    void *p = NULL, *q = NULL;
+    OK(lb->ops->alloc(lb, 4000, &p));
+    assert_true(((uintptr_t)p & 63) == 0);
+    tu_assert_status(lb->ops->alloc(lb, 200, &q), DDGAN_ERR_OUT_OF_MEMORY, "memory_limit");
+    lb->ops->free(lb, p);
+    OK(lb->ops->alloc(lb, 4096, &q));
+    lb->ops->free(lb, q);
+    ddgan_context_destroy(ctx);
+
+    /* a bad layout policy is refused at creation, naming the variable */
+    setenv("DDGAN_CPU_CONV_LAYOUT", "fast", 1);
+    ctx = NULL;
+    cfg.memory_limit = 0;
+    tu_assert_status(ddgan_context_create(&ctx, &cfg), DDGAN_ERR_BACKEND_UNAVAILABLE,
+                     "DDGAN_CPU_CONV_LAYOUT");
+    unsetenv("DDGAN_CPU_CONV_LAYOUT");
+    assert_null(ctx);
+}
+
+/* ======================================================================== */
+/* Selection                                                                */
+
+static void test_auto_selects_cpu(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_context_t ctx = make_ctx(NULL, 1, NULL, NULL);
+    assert_non_null(ctx);
+    assert_string_equal(ddgan_context_backend(ctx), "cpu");
+    ddgan_context_destroy(ctx);
+    ctx = make_ctx("auto", 1, NULL, NULL);
+    assert_non_null(ctx);
+    assert_string_equal(ddgan_context_backend(ctx), "cpu");
+    ddgan_context_destroy(ctx);
+    /* $DDGAN_BACKEND still wins */
+    setenv("DDGAN_BACKEND", "ref", 1);
+    ctx = make_ctx(NULL, 1, NULL, NULL);
+    unsetenv("DDGAN_BACKEND");
+    assert_non_null(ctx);
+    assert_string_equal(ddgan_context_backend(ctx), "ref");
+    ddgan_context_destroy(ctx);
+
+    size_t n = ddgan_backend_count();
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        ddgan_backend_info info;
+        OK(ddgan_backend_info_init(&info, sizeof info));
+        OK(ddgan_backend_get_info(i, &info));
+        if (strcmp(info.name, "cpu") != 0)
+            continue;
+        seen = 1;
+        print_message("    cpu: available %d, score %d, %s (%s)\n", info.available, info.score,
+                      info.description, info.path);
+        assert_int_equal(info.available, 1);
+        assert_int_equal(info.score, 10);
+        assert_non_null(strstr(info.path, "libddgan-backend-cpu.so"));
+    }
+    assert_true(seen);
+}
+
+/* ======================================================================== */
+/* Golden vectors through the public API                                    */
+
+static double rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * (double)b[i];
+    }
+    return sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+}
+
+static float *read_f32(ddgan_st_file *f, const char *name, size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    assert_non_null(p);
+    if (ddgan__st_read_f32(f, name, p, n) != DDGAN_OK)
+        print_error("%s\n", ddgan_last_error());
+    assert_int_equal(ddgan__st_read_f32(f, name, p, n), DDGAN_OK);
+    return p;
+}
+
+static void test_disc_golden(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const char *path = tu_shared_path("spec/vectors/disc_tiny.safetensors");
+    TU_REQUIRE_SHARED(path);
+    ddgan_discriminator_t d = NULL;
+    ddgan_status_t st = ddgan_discriminator_load_prefixed(&d, g_cpu, path, "disc.", "config");
+    if (st != DDGAN_OK)
+        print_error("%s\n", ddgan_last_error());
+    assert_int_equal(st, DDGAN_OK);
+    ddgan_st_file *f = NULL;
+    OK(ddgan__st_open(&f, path));
+    int64_t t[8];
+    OK(ddgan__st_read_i64(f, "input.t", t, 8));
+    float *xp = read_f32(f, "input.x_prev", 8 * 256), *xt = read_f32(f, "input.x_t", 8 * 256);
+    float *ref = read_f32(f, "output.logits", 8), logits[8];
+    OK(ddgan_discriminator_forward(d, xp, t, xt, 8, logits));
+    double err = rel_l2(logits, ref, 8);
+    print_message("    disc_tiny forward batch 8 on cpu: rel L2 %.2e\n", err);
+    assert_true(err <= 1e-5);
+    free(ref);
+    ref = read_f32(f, "output.logits_b3", 3);
+    OK(ddgan_discriminator_forward(d, xp, t, xt, 3, logits));
+    err = rel_l2(logits, ref, 3);
+    print_message("    disc_tiny forward batch 3 on cpu: rel L2 %.2e\n", err);
+    assert_true(err <= 1e-5);
+    free(ref);
+
+    OK(ddgan_discriminator_zero_grad(d));
+    float pen = 0;
+    OK(ddgan_discriminator_r1(d, xp, t, xt, 8, 0.02f, &pen));
+    ref = read_f32(f, "r1.penalty", 1);
+    const double pen_err = fabs(pen - ref[0]) / fabs(ref[0]);
+    print_message("    R1 penalty on cpu %.9g (reference %.9g): rel %.2e\n", (double)pen,
+                  (double)ref[0], pen_err);
+    assert_true(pen_err <= 1e-5);
+    free(ref);
+    size_t n = ddgan_discriminator_num_tensors(d);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        ddgan_tensor_info ti;
+        ddgan_tensor_info_init(&ti, sizeof ti);
+        OK(ddgan_discriminator_tensor_info(d, i, &ti));
+        char name[160];
+        snprintf(name, sizeof name, "r1grad.%s", ti.name);
+        float *r = read_f32(f, name, ti.numel), *g = malloc(sizeof(float) * ti.numel);
+        OK(ddgan_discriminator_get_grad(d, ti.name, g, ti.numel));
+        double nrm = 0;
+        for (size_t k = 0; k < ti.numel; k++)
+            nrm += (double)r[k] * r[k];
+        if (sqrt(nrm) > 1e-3) /* tiny references are float32 noise (as test_models_api) */
+            worst = fmax(worst, rel_l2(g, r, ti.numel));
+        free(r);
+        free(g);
+    }
+    print_message("    R1 parameter gradients on cpu: worst rel L2 %.2e\n", worst);
+    assert_true(worst <= 1e-4);
+    free(xp);
+    free(xt);
+    ddgan__st_close(f);
+    ddgan_discriminator_destroy(d);
+}
+
+static void test_gen_golden(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const char *path = tu_shared_path("spec/vectors/gen_tiny.safetensors");
+    TU_REQUIRE_SHARED(path);
+    ddgan_generator_t g = NULL;
+    ddgan_status_t st = ddgan_generator_load_prefixed(&g, g_cpu, path, "gen.", "config");
+    if (st != DDGAN_OK)
+        print_error("%s\n", ddgan_last_error());
+    assert_int_equal(st, DDGAN_OK);
+    ddgan_st_file *f = NULL;
+    OK(ddgan__st_open(&f, path));
+    enum { B = 3, P = 256 };
+    int64_t t[B];
+    OK(ddgan__st_read_i64(f, "input.t", t, B));
+    float *x = read_f32(f, "input.x", B * P), *z = read_f32(f, "input.z", B * 8);
+    float *ref = read_f32(f, "output", B * P), out[B * P];
+    OK(ddgan_generator_forward(g, x, t, z, B, out));
+    const double err = rel_l2(out, ref, B * P);
+    print_message("    gen_tiny forward on cpu: rel L2 %.2e\n", err);
+    assert_true(err <= 1e-5);
+    free(ref);
+    free(x);
+    free(z);
+    ddgan__st_close(f);
+    ddgan_generator_destroy(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_f32_vs_ref_f64),
+        cmocka_unit_test(test_table_f64_is_ref),
+        cmocka_unit_test(test_conv_accumulate_shapes),
+        cmocka_unit_test(test_conv_determinism),
+        cmocka_unit_test(test_act_fir_threaded),
+        cmocka_unit_test(test_primitive_cache),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_auto_selects_cpu),
+        cmocka_unit_test(test_disc_golden),
+        cmocka_unit_test(test_gen_golden),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
