@@ -12,8 +12,10 @@
  *  - Outputs never alias inputs, except in the elementwise ops (binary,
  *    unary, act_fwd, act_bwd): there `out` may be the same array as an input
  *    read with the same layout (in-place updates such as y = y + bias).
- *  - Results must not depend on the thread count: reductions run in a fixed
- *    order ("ref" is bit-for-bit deterministic).
+ *  - Results must be reproducible: "ref" is bit-for-bit identical for any
+ *    thread count (fixed-order reductions); other backends must at least be
+ *    bit-identical for a fixed thread count (the cpu plug-in's oneDNN
+ *    weight-gradient reduction depends on the thread split).
  *  - Scalars (alpha, eps, lr, ...) are passed as double and converted to the
  *    tensor type once, inside the op.
  */
