@@ -28,7 +28,7 @@
 #define LRELU_SLOPE 0.0 /* ReLU: learnt the grid clearly faster than 0.2 */
 #define DATA_SCALE 1.0  /* grid means at +-4 in diffusion units too */
 #define BATCH 64
-#define STEPS 15000
+#define STEPS 12000
 #define LR 3e-3f
 #define ETA_MIN 1e-5f
 #define R1_GAMMA 0.01f
