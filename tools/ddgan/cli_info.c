@@ -25,9 +25,13 @@ static void print_summary(const char *what, size_t params, double gflops)
 
 int cmd_info(int argc, char **argv)
 {
-    if (argc != 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        fprintf(stderr, "usage: ddgan info FILE   (a weights file or a trainer checkpoint)\n");
-        return argc == 1 ? CLI_OK : CLI_USAGE;
+    if (argc == 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        printf("usage: ddgan info FILE   (a weights file or a trainer checkpoint)\n");
+        return CLI_OK;
+    }
+    if (argc != 1) {
+        cli_error("usage: ddgan info FILE (a weights file or a trainer checkpoint)");
+        return CLI_USAGE;
     }
     const char *path = argv[0];
     size_t len = 0;
@@ -114,7 +118,10 @@ int cmd_backends(int argc, char **argv)
 {
     if (argc > 0) {
         const int help = !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h");
-        fprintf(stderr, "usage: ddgan backends\n");
+        if (help)
+            printf("usage: ddgan backends\n");
+        else
+            cli_error("backends takes no arguments");
         return help ? CLI_OK : CLI_USAGE;
     }
     const size_t n = ddgan_backend_count();

@@ -337,7 +337,7 @@ int cli_apply_preset(run_opts *o, const char *name)
 void cli_print_presets(void)
 {
     for (int i = 0; i < N_PRESETS; i++)
-        fprintf(stderr, "  %-17s %s\n", g_presets[i].name, g_presets[i].summary);
+        fprintf(stdout, "  %-17s %s\n", g_presets[i].name, g_presets[i].summary);
 }
 
 int cli_parse(run_opts *o, int argc, char **argv, int allowed)

@@ -124,7 +124,7 @@ int cli_mixture_modes(const char *ckpt, float *modes)
 
 static void sample_usage(void)
 {
-    fprintf(stderr, "usage: ddgan sample --ckpt FILE --n N --out FILE.png|FILE.npy [--seed S] [--no-ema]\n"
+    printf("usage: ddgan sample --ckpt FILE --n N --out FILE.png|FILE.npy [--seed S] [--no-ema]\n"
                     "                    [--steps K] [--backend B] [--threads N]\n"
                     "  --ckpt     a trainer checkpoint or a weights file\n"
                     "  --n        number of samples\n"
@@ -152,8 +152,7 @@ int cli_simple_args(int argc, char **argv, const char *const *names, const char 
                 found = k;
         }
         if (found < 0) {
-            cli_error("unknown option '%s'", a);
-            usage();
+            cli_error("unknown option '%s' (--help lists the options)", a);
             return CLI_USAGE;
         }
         const char *eq = strchr(a, '=');
@@ -197,8 +196,7 @@ int cmd_sample(int argc, char **argv)
     if (rc != CLI_OK)
         return rc == CLI_OK + 100 ? CLI_OK : rc;
     if (!v[CKPT] || !v[N] || !v[OUT]) {
-        cli_error("sample needs --ckpt, --n and --out");
-        sample_usage();
+        cli_error("sample needs --ckpt FILE, --n N and --out FILE.png|FILE.npy (ddgan sample --help)");
         return CLI_USAGE;
     }
     long long n = 0, seed = 0, steps = 0, threads = 0;

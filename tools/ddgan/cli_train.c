@@ -42,14 +42,14 @@ static void install_signals(void)
 
 static void train_usage(void)
 {
-    fprintf(stderr, "usage: ddgan train --preset NAME [--data PATH] [--exp DIR] [--steps N | --num_epoch N]\n"
+    printf("usage: ddgan train --preset NAME [--data PATH] [--exp DIR] [--steps N | --num_epoch N]\n"
                     "                   [--backend B] [--resume] [--model ddgan|ddpm] [official flags...]\n\n"
                     "presets:\n");
     cli_print_presets();
-    fprintf(stderr, "\noptions (official train_ddgan.py names override the preset; booleans: --name / "
+    printf("\noptions (official train_ddgan.py names override the preset; booleans: --name / "
                     "--no-name):\n");
     for (int i = 0; i < cli_num_opts(); i++)
-        fprintf(stderr, "  --%-20s %s\n", cli_opt(i)->name, cli_opt(i)->help);
+        printf("  --%-20s %s\n", cli_opt(i)->name, cli_opt(i)->help);
 }
 
 static int make_dir(const char *path)

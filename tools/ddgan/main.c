@@ -46,7 +46,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cli_error("missing command: train, sample, eval, info, backends or version (ddgan --help)");
         return CLI_USAGE;
     }
     const char *cmd = argv[1];
@@ -66,7 +66,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 2, argv + 2);
-    cli_error("unknown command '%s'", cmd);
-    usage(stderr);
+    cli_error("unknown command '%s' (ddgan --help lists the commands)", cmd);
     return CLI_USAGE;
 }
