@@ -23,7 +23,7 @@ def sanitized():
 
 def import_ddgan():
     if sanitized():
-        pytest.skip("libddgan is built with sanitizers: not loadable through ctypes")
+        pytest.skip("libddgan is built with sanitizers: not loadable through ctypes", allow_module_level=True)
     if str(BINDINGS) not in sys.path:
         sys.path.insert(0, str(BINDINGS))
     try:
@@ -31,7 +31,7 @@ def import_ddgan():
     except ImportError as e:
         if os.environ.get("DDGAN_LIBRARY"):
             raise
-        pytest.skip("ddgan cannot be imported (%s)" % e)
+        pytest.skip("ddgan cannot be imported (%s)" % e, allow_module_level=True)
     return ddgan
 
 

@@ -547,3 +547,50 @@ def test_parents_kept_alive_and_destroyed_last(monkeypatch):
     del ctx, g, d, s, tr
     gc.collect()
     assert len(order) == 5 and order[0] == "trainer" and order[-1] == "context", order
+
+
+def test_log_callback():
+    got = []
+    with ddgan.Context(backend="ref", seed=5, threads=1, log=lambda lvl, msg: got.append((lvl, msg)),
+                       log_level="info") as ctx:
+        s = ddgan.Schedule(ctx)
+        ddgan.Trainer(ddgan.Generator(ctx, G_CFG), ddgan.Discriminator(ctx, D_CFG), s, batch_size=8)
+    assert any(lvl == 2 and "context: backend ref" in msg and "seed 5" in msg for lvl, msg in got), got
+    assert any(lvl == 2 and msg.startswith("trainer: batch 8") for lvl, msg in got), got
+    quiet = []
+    with ddgan.Context(backend="ref", log=lambda lvl, msg: quiet.append(msg), log_level="warn"):
+        pass
+    assert quiet == []                        # INFO messages are above the WARN level
+    # an exception in the callback never crosses the C frames
+    with ddgan.Context(backend="ref", log=lambda lvl, msg: 1 / 0, log_level="debug") as ctx:
+        assert ctx.backend == "ref"
+
+
+def test_threads_with_their_own_handles(trained):
+    """One context per thread: the calls run concurrently, results equal the sequential ones, and each
+    thread reads its own error message."""
+    import threading
+    path = trained["gpath"]
+    want = ddgan.sample(ddgan.Generator.load(trained["ctx"], path), trained["s"], 400, seed=3)
+    results, errors = {}, {}
+
+    def work(k):
+        with make_ctx(seed=k) as ctx:
+            g = ddgan.Generator.load(ctx, path)
+            s = ddgan.Schedule(ctx, num_timesteps=4)
+            for _ in range(5):
+                results[k] = ddgan.sample(g, s, 400, seed=3)
+                try:
+                    ddgan.Generator.load(ctx, path.parent / ("missing-%d.safetensors" % k))
+                except ddgan.Error as e:
+                    errors[k] = str(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 1, 2, 3]
+    for k in range(4):
+        assert np.array_equal(results[k], want)
+        assert "missing-%d.safetensors" % k in errors[k]
