@@ -511,6 +511,15 @@ def test_close_and_context_managers():
         _ = tr.global_step
     with pytest.raises(ValueError):       # ClosedError is a ValueError, as for closed files
         ddgan.sample(g, s, 1)
+    # copies would own the same C handle twice
+    import copy
+    import pickle
+    for f in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError):
+            f(d)
+    # errors pickle (e.g. across multiprocessing) with their status and message
+    e = pickle.loads(pickle.dumps(ddgan.Error(ddgan.Status.IO, "ddgan_x: cannot open 'f'")))
+    assert (e.status, e.status_name, str(e)) == (ddgan.Status.IO, "DDGAN_ERR_IO", "ddgan_x: cannot open 'f'")
     with ctx:
         g2 = ddgan.Generator(ctx, G_CFG)
     assert ctx.closed and s.closed and d.closed and g2.closed

@@ -6,8 +6,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from ddgan_env import BINDINGS, REPO, import_ddgan
 
 ddgan = import_ddgan()
@@ -64,13 +62,29 @@ def test_found_in_the_install_prefix(tmp_path):
 
 
 def test_found_in_the_build_tree(tmp_path):
-    """From the source tree without DDGAN_LIBRARY: <source>/build/lib first, else the newest build*/lib."""
-    expected = REPO / "build" / "lib" / "libddgan.so.0"
-    if not expected.is_file():
-        pytest.skip("no <source>/build/lib/libddgan.so.0 in this checkout")
-    r = run_import(BINDINGS, cwd=tmp_path)
+    """Imported from a source tree without DDGAN_LIBRARY: <source>/build/lib first, else the newest
+    <source>/build*/lib (a copy of the layout in tmp_path)."""
+    src = tmp_path / "src"
+    (src / "include" / "ddgan").mkdir(parents=True)
+    shutil.copy(REPO / "include" / "ddgan" / "ddgan.h", src / "include" / "ddgan" / "ddgan.h")
+    (src / "CMakeLists.txt").write_text("# source tree marker\n")
+    (src / "bindings" / "python").mkdir(parents=True)
+    copy_package(src / "bindings" / "python")
+    for b in ("build-old", "build-new"):
+        (src / b / "lib").mkdir(parents=True)
+        shutil.copy(LIBRARY, src / b / "lib" / "libddgan.so.0")
+    os.utime(src / "build-old" / "lib" / "libddgan.so.0", (1e9, 1e9))
+    r = run_import(src / "bindings" / "python", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["build tree", str(expected)]
+    assert r.stdout.splitlines() == ["build tree", str(src / "build-new" / "lib" / "libddgan.so.0")]
+    (src / "build" / "lib").mkdir(parents=True)
+    shutil.copy(LIBRARY, src / "build" / "lib" / "libddgan.so.0")
+    r = run_import(src / "bindings" / "python", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["build tree", str(src / "build" / "lib" / "libddgan.so.0")]
+    # DDGAN_LIBRARY still wins
+    r = run_import(src / "bindings" / "python", LIBRARY, cwd=tmp_path)
+    assert r.stdout.splitlines() == ["DDGAN_LIBRARY", str(LIBRARY)]
 
 
 def test_mismatched_package_is_refused(tmp_path):

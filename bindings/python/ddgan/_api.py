@@ -149,6 +149,17 @@ class _Handle:
     def __repr__(self):
         return "<ddgan.%s %s>" % (type(self).__name__, "closed" if self.closed else "open")
 
+    # A copy would own the same C handle twice (a double destroy): refuse copying and pickling.
+    def __reduce_ex__(self, protocol):
+        raise TypeError("ddgan.%s owns a C handle and cannot be copied or pickled (save() the network "
+                        "instead)" % type(self).__name__)
+
+    def __copy__(self):
+        self.__reduce_ex__(0)
+
+    def __deepcopy__(self, memo):
+        self.__reduce_ex__(0)
+
 
 def _new_handle(create, *args):
     h = ctypes.c_void_p()

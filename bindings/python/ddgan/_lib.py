@@ -75,7 +75,7 @@ class Error(Exception):
     """
 
     def __init__(self, status, message):
-        super().__init__(message)
+        super().__init__(int(status), message)  # args: Error(status, message) pickles and unpickles
         try:
             self.status = Status(status)
         except ValueError:
