@@ -1,6 +1,6 @@
 """The image path of the ddgan package against the official golden vectors (../shared/spec/vectors):
 gen_tiny (NCSN++ forward, the 4-step sampling chain) and disc_tiny (forward, R1 input gradient, penalty),
-loaded through the package with the prefixes the vectors use."""
+loaded through the package with the prefixes the vectors use; and the IDX reader on ../shared/data/mnist-10k."""
 
 import numpy as np
 import pytest
@@ -67,3 +67,18 @@ def test_disc_tiny_forward_and_r1(ctx):
     assert rel_l2(gx, v["f64.r1.grad_x_prev"]) < 1e-5
     pen = d.r1(xp, t, xt, float(v["r1.gamma"][0]))
     assert abs(pen - float(v["f64.r1.penalty"][0])) <= 1e-5 * abs(float(v["f64.r1.penalty"][0]))
+
+
+def test_mnist_idx_dataset():
+    folder = shared_path("data", "mnist-10k")
+    ds = ddgan.Dataset("idx", folder, split="test", shuffle=False, pad=2)
+    assert len(ds) == 1000 and ds.example_shape == (1, 32, 32) and not ds.is_2d
+    x, labels = ds.next_batch(100)
+    assert x.shape == (100, 1, 32, 32) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert np.all(x[:, :, :2, :] == -1.0) and np.all(x[:, :, :, -2:] == -1.0)   # the padding
+    assert set(labels.tolist()) <= set(range(10)) and len(set(labels.tolist())) >= 8
+    first, label0 = ds.get(0)
+    assert np.array_equal(first, x[0]) and label0 == labels[0]              # shuffle off: source order
+    train = ddgan.Dataset("idx", folder)
+    assert len(train) == 9000 and train.example_shape == (1, 28, 28)
