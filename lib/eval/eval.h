@@ -14,10 +14,10 @@
 /* ---- linear algebra (linalg.c) ---- */
 
 /* Eigen-decomposition of the symmetric n x n matrix a (row-major, destroyed):
- * w [n] eigenvalues, v [n x n] (may be NULL) eigenvectors in its columns, so
- * a = v diag(w) v^T. Cyclic Jacobi in float64. DDGAN_ERR_NUMERICAL when it
+ * w [n] eigenvalues, vt [n x n] (may be NULL) eigenvectors in its rows, so
+ * a = vt^T diag(w) vt. Cyclic Jacobi in float64. DDGAN_ERR_NUMERICAL when it
  * does not converge or meets a non-finite value. */
-ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *v, const char *fn);
+ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *vt, const char *fn);
 
 /* tr sqrt(s1 s2) for symmetric positive semi-definite s1, s2 [n x n]. */
 ddgan_status_t ddgan__trace_sqrt_product(const double *s1, const double *s2, size_t n, double *out,

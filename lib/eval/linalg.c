@@ -18,7 +18,7 @@
 
 #define JACOBI_MAX_SWEEPS 60
 
-ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *v, const char *fn)
+ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *vt, const char *fn)
 {
     double total = 0.0;
     for (size_t i = 0; i < n * n; i++) {
@@ -26,10 +26,10 @@ ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *v, const c
             return DDGAN_ERR(DDGAN_ERR_NUMERICAL, "%s: non-finite matrix entry", fn);
         total += a[i] * a[i];
     }
-    if (v) {
-        memset(v, 0, n * n * sizeof *v);
+    if (vt) {
+        memset(vt, 0, n * n * sizeof *vt);
         for (size_t i = 0; i < n; i++)
-            v[i * n + i] = 1.0;
+            vt[i * n + i] = 1.0;
     }
     /* stop when the off-diagonal mass is below 1e-24 of the total: the
      * eigenvalues are then exact to about 1e-24 relative (second order) */
@@ -57,23 +57,28 @@ ddgan_status_t ddgan__sym_eig(double *a, size_t n, double *w, double *v, const c
                 if (theta < 0.0)
                     t = -t;
                 const double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
-                for (size_t k = 0; k < n; k++) { /* columns p, q: A J */
-                    const double akp = a[k * n + p], akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
+                /* A stays symmetric, so one pass over the contiguous rows p and q does it:
+                 * a'_pk = c a_pk - s a_qk, a'_qk = s a_pk + c a_qk for k != p, q, mirrored
+                 * into the columns; the 2 x 2 block has the closed form below */
+                double *rp = a + p * n, *rq = a + q * n;
+                for (size_t k = 0; k < n; k++) {
+                    if (k == p || k == q)
+                        continue;
+                    const double apk = rp[k], aqk = rq[k];
+                    rp[k] = a[k * n + p] = c * apk - s * aqk;
+                    rq[k] = a[k * n + q] = s * apk + c * aqk;
                 }
-                for (size_t k = 0; k < n; k++) { /* rows p, q: J^T (A J) */
-                    const double apk = a[p * n + k], aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                a[p * n + q] = a[q * n + p] = 0.0; /* exactly, not to rounding */
-                if (v)
+                rp[p] -= t * apq;
+                rq[q] += t * apq;
+                rp[q] = rq[p] = 0.0;
+                if (vt) { /* eigenvectors as rows: V J acts on rows p, q of V^T */
+                    double *vp = vt + p * n, *vq = vt + q * n;
                     for (size_t k = 0; k < n; k++) {
-                        const double vkp = v[k * n + p], vkq = v[k * n + q];
-                        v[k * n + p] = c * vkp - s * vkq;
-                        v[k * n + q] = s * vkp + c * vkq;
+                        const double x = vp[k], y = vq[k];
+                        vp[k] = c * x - s * y;
+                        vq[k] = s * x + c * y;
                     }
+                }
             }
         }
     }
@@ -139,17 +144,20 @@ ddgan_status_t ddgan__trace_sqrt_product(const double *s1, const double *s2, siz
     if (st == DDGAN_OK)
         st = clamp_psd(w, n, "sigma1", fn);
     if (st == DDGAN_OK) {
-        /* r = v diag(sqrt w) v^T */
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < n; k++)
-                t[i * n + k] = v[i * n + k] * sqrt(w[k]);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) {
-                double acc = 0.0;
-                for (size_t k = 0; k < n; k++)
-                    acc += t[i * n + k] * v[j * n + k];
-                r[i * n + j] = acc;
+        /* r = V diag(sqrt w) V^T = sum_k sqrt(w_k) u_k u_k^T over the eigenvectors u_k
+         * (the rows of v) */
+        memset(r, 0, nn * sizeof *r);
+        for (size_t k = 0; k < n; k++) {
+            if (w[k] == 0.0)
+                continue;
+            const double sw = sqrt(w[k]);
+            const double *u = v + k * n;
+            for (size_t i = 0; i < n; i++) {
+                const double ui = sw * u[i];
+                for (size_t j = 0; j < n; j++)
+                    r[i * n + j] += ui * u[j];
             }
+        }
         matmul(r, s2, t, n); /* t = R S2 */
         matmul(t, r, a, n);  /* a = R S2 R */
         for (size_t i = 0; i < n; i++) /* symmetric up to rounding: make it exact */
