@@ -69,6 +69,9 @@ ddgan_status_t ddgan__clf_create(struct ddgan_classifier **out, ddgan_context_t 
                                  int train, const char *fn)
 {
     *out = NULL;
+    if (!ctx->backend->ops->compute)
+        return DDGAN_ERR(DDGAN_ERR_UNSUPPORTED, "%s: backend \"%s\" has no compute ops", fn,
+                         ctx->backend->desc->name);
     struct ddgan_classifier *c = ddgan__calloc(1, sizeof *c, fn);
     if (!c)
         return DDGAN_ERR_OUT_OF_MEMORY;

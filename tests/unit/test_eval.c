@@ -611,7 +611,6 @@ static void test_classifier_args(void **state)
     tu_assert_status(ddgan_eval_stacked(c, x, 1, NULL, NULL), DDGAN_ERR_INVALID_ARGUMENT, "out");
     tu_assert_status(ddgan_eval_images(c, x, 3, x, 5, 1, &im), DDGAN_ERR_INVALID_ARGUMENT, "n_real 3");
     tu_assert_status(ddgan_eval_stacked_dataset(c, NULL, 1, &sm), DDGAN_ERR_INVALID_ARGUMENT, NULL);
-    /* the context refuses to go while the classifier lives */
     ddgan_classifier_destroy(c);
     free(x);
     free(lab);
