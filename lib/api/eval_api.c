@@ -470,26 +470,32 @@ DDGAN_API ddgan_status_t ddgan_stacked_metrics_from_labels(const int64_t *labels
     return stacked_from_labels(labels, n, out, fn);
 }
 
-/* per-channel digits (a, b, c) -> 100 a + 10 b + c */
+/* per-channel digits (a, b, c) of n images -> lab[i] = 100 a + 10 b + c */
+static ddgan_status_t stacked_labels(ddgan_classifier_t c, const float *images, size_t n, int64_t *lab,
+                                     const char *fn)
+{
+    int64_t *digits = ddgan__malloc(3 * n * sizeof *digits, fn);
+    if (!digits)
+        return DDGAN_ERR_OUT_OF_MEMORY;
+    ddgan_status_t st = predict_flat(c, images, 3 * n, digits, NULL, fn);
+    for (size_t i = 0; st == DDGAN_OK && i < n; i++)
+        lab[i] = 100 * digits[3 * i] + 10 * digits[3 * i + 1] + digits[3 * i + 2];
+    ddgan__free(digits);
+    return st;
+}
+
 static ddgan_status_t stacked_score(ddgan_classifier_t c, const float *images, size_t n,
                                     ddgan_stacked_metrics *out, int64_t *labels, const char *fn)
 {
-    int64_t *digits = ddgan__malloc(3 * n * sizeof *digits, fn);
-    int64_t *lab = digits ? ddgan__malloc(n * sizeof *lab, fn) : NULL;
-    if (!lab) {
-        ddgan__free(digits);
+    int64_t *lab = ddgan__malloc(n * sizeof *lab, fn);
+    if (!lab)
         return DDGAN_ERR_OUT_OF_MEMORY;
-    }
-    ddgan_status_t st = predict_flat(c, images, 3 * n, digits, NULL, fn);
-    if (st == DDGAN_OK) {
-        for (size_t i = 0; i < n; i++)
-            lab[i] = 100 * digits[3 * i] + 10 * digits[3 * i + 1] + digits[3 * i + 2];
+    ddgan_status_t st = stacked_labels(c, images, n, lab, fn);
+    if (st == DDGAN_OK)
         st = stacked_from_labels(lab, n, out, fn);
-    }
     if (st == DDGAN_OK && labels)
         memcpy(labels, lab, n * sizeof *lab);
     ddgan__free(lab);
-    ddgan__free(digits);
     return st;
 }
 
@@ -519,15 +525,25 @@ DDGAN_API ddgan_status_t ddgan_eval_stacked_dataset(ddgan_classifier_t c, ddgan_
     const int64_t size = ddgan_dataset_size(ds);
     if (n < 1 || (int64_t)n > size)
         return BAD_ARG("%s: n %zu not in [1, dataset size %lld]", fn, n, (long long)size);
-    float *x = ddgan__malloc(n * 3 * PIX * sizeof(float), fn);
-    if (!x)
+    /* in chunks: 26,000 images at once would be 320 MB */
+    enum { CHUNK = 1024 };
+    float *x = ddgan__malloc((size_t)CHUNK * 3 * PIX * sizeof(float), fn);
+    int64_t *lab = x ? ddgan__malloc(n * sizeof *lab, fn) : NULL;
+    if (!lab) {
+        ddgan__free(x);
         return DDGAN_ERR_OUT_OF_MEMORY;
-    for (size_t i = 0; st == DDGAN_OK && i < n; i++)
-        st = ddgan_dataset_get(ds, (int64_t)i, x + i * 3 * PIX, NULL);
-    if (st != DDGAN_OK)
-        st = ddgan__error_prefix(st, "%s", fn);
-    else
-        st = stacked_score(c, x, n, out, NULL, fn);
+    }
+    for (size_t off = 0; st == DDGAN_OK && off < n; off += CHUNK) {
+        const size_t m = n - off < CHUNK ? n - off : CHUNK;
+        for (size_t i = 0; st == DDGAN_OK && i < m; i++)
+            if ((st = ddgan_dataset_get(ds, (int64_t)(off + i), x + i * 3 * PIX, NULL)) != DDGAN_OK)
+                st = ddgan__error_prefix(st, "%s", fn);
+        if (st == DDGAN_OK)
+            st = stacked_labels(c, x, m, lab + off, fn);
+    }
+    if (st == DDGAN_OK)
+        st = stacked_from_labels(lab, n, out, fn);
+    ddgan__free(lab);
     ddgan__free(x);
     return st;
 }

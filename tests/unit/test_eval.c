@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "io/safetensors.h"
 
 #define PIX 1024
@@ -672,6 +673,97 @@ static void test_time_sampling(void **state)
     ddgan_context_destroy(ctx);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Allocation failures: every allocation of the evaluation path is checked */
+
+typedef struct fail_state {
+    int countdown; /* allocations left before the failing one */
+} fail_state;
+
+static void *failing_malloc(void *user, size_t bytes)
+{
+    fail_state *fs = user;
+    if (fs->countdown-- == 0)
+        return NULL;
+    return malloc(bytes);
+}
+
+static void plain_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+
+/* The whole evaluation path once; returns the first failing status. */
+static ddgan_status_t eval_path(ddgan_context_t ctx, const float *x, const int64_t *lab, size_t n,
+                                const char *path)
+{
+    ddgan_classifier_config cfg;
+    ddgan_classifier_config_init(&cfg, sizeof cfg);
+    cfg.epochs = 1;
+    cfg.width = 2;
+    cfg.hidden = 4;
+    cfg.batch_size = 10;
+    ddgan_classifier_t c = NULL, c2 = NULL;
+    ddgan_status_t st = ddgan_classifier_train(&c, ctx, x, lab, n, &cfg);
+    if (st == DDGAN_OK)
+        st = ddgan_classifier_save(c, path);
+    if (st == DDGAN_OK)
+        st = ddgan_classifier_load(&c2, ctx, path);
+    ddgan_image_metrics im;
+    ddgan_image_metrics_init(&im, sizeof im);
+    if (st == DDGAN_OK)
+        st = ddgan_eval_images(c2, x, n, x, n, 1, &im);
+    ddgan_stacked_metrics sm;
+    ddgan_stacked_metrics_init(&sm, sizeof sm);
+    if (st == DDGAN_OK)
+        st = ddgan_eval_stacked(c2, x, n / 3, &sm, NULL);
+    double acc;
+    if (st == DDGAN_OK)
+        st = ddgan_classifier_accuracy(c2, x, lab, n, &acc);
+    double fd;
+    if (st == DDGAN_OK)
+        st = ddgan_frechet_distance_features(x, n, x, n, 16, &fd);
+    ddgan_classifier_destroy(c2);
+    ddgan_classifier_destroy(c);
+    return st;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    ddgan_context_t ctx = make_ctx("ref", 1);
+    const size_t n = 30;
+    float *x = xcalloc(n * PIX, sizeof *x);
+    int64_t *lab = xcalloc(n, sizeof *lab);
+    synth_digits(x, lab, n);
+    char *dir = tu_make_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/clf.safetensors", dir);
+    int done = 0, failures = 0;
+    for (int k = 0; k < 2000 && !done; k++) {
+        fail_state fs = {k};
+        ddgan_alloc_hooks hooks = {failing_malloc, plain_free, &fs};
+        ddgan__alloc_set_hooks(&hooks);
+        ddgan_status_t st = eval_path(ctx, x, lab, n, path);
+        ddgan__alloc_set_hooks(NULL);
+        if (st == DDGAN_OK) {
+            done = 1;
+        } else {
+            tu_assert_status(st, DDGAN_ERR_OUT_OF_MEMORY, NULL);
+            failures++;
+        }
+    }
+    print_message("    %d injected allocation failures, each reported as DDGAN_ERR_OUT_OF_MEMORY\n", failures);
+    assert_true(done);
+    assert_true(failures > 10);
+    tu_rmdir_recursive(dir);
+    free(dir);
+    free(x);
+    free(lab);
+    ddgan_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_classifier_roundtrip),
         cmocka_unit_test(test_classifier_args),
         cmocka_unit_test(test_time_sampling),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
