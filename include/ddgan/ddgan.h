@@ -893,6 +893,7 @@ typedef struct ddgan_toy_metrics {
     int64_t mode_counts[DDGAN_TOY_MAX_MODES]; /**< high-quality samples per mode (num_modes used) */
 } ddgan_toy_metrics;
 
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
 DDGAN_API ddgan_status_t ddgan_toy_metrics_init(ddgan_toy_metrics *m, size_t struct_size);
 
 /**
@@ -967,6 +968,7 @@ typedef struct ddgan_classifier_config {
     int hidden;        /**< width of the penultimate (feature) layer. Default 128 */
 } ddgan_classifier_config;
 
+/** Fills the defaults above; struct_size = sizeof(ddgan_classifier_config) of the caller. */
 DDGAN_API ddgan_status_t ddgan_classifier_config_init(ddgan_classifier_config *cfg, size_t struct_size);
 
 /**
@@ -1020,6 +1022,7 @@ typedef struct ddgan_stacked_metrics {
     int64_t num_samples;
 } ddgan_stacked_metrics;
 
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
 DDGAN_API ddgan_status_t ddgan_stacked_metrics_init(ddgan_stacked_metrics *m, size_t struct_size);
 
 /** Mode statistics of n >= 1 labels in 0..999 (e.g. a dataset's true labels). */
@@ -1053,6 +1056,7 @@ typedef struct ddgan_image_metrics {
     size_t feature_dim; /**< channels * ddgan_classifier_feature_dim */
 } ddgan_image_metrics;
 
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
 DDGAN_API ddgan_status_t ddgan_image_metrics_init(ddgan_image_metrics *m, size_t struct_size);
 
 /**
