@@ -619,6 +619,97 @@ static void test_classifier_args(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* StackedMNIST from a dataset: a synthetic IDX folder of bar digits */
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void test_stacked_dataset(void **state)
+{
+    (void)state;
+    ddgan_context_t ctx = make_ctx("ref", 2);
+    const size_t n = 100;
+    float *x = xcalloc(n * PIX, sizeof *x);
+    int64_t *lab = xcalloc(n, sizeof *lab);
+    synth_digits(x, lab, n);
+    ddgan_classifier_t c = tiny_classifier(ctx, x, lab, n);
+    /* the same bars as 28 x 28 IDX digits (pad 2 puts them where synth_digits draws them) */
+    char *dir = tu_make_tmpdir();
+    const size_t nd = 40;
+    unsigned char *img = xcalloc(16 + nd * 784, 1), *lb = xcalloc(8 + nd, 1);
+    put_be32(img, 0x00000803u);
+    put_be32(img + 4, (uint32_t)nd);
+    put_be32(img + 8, 28);
+    put_be32(img + 12, 28);
+    put_be32(lb, 0x00000801u);
+    put_be32(lb + 4, (uint32_t)nd);
+    for (size_t i = 0; i < nd; i++) {
+        const int k = (int)((i * 7) % 10);
+        lb[8 + i] = (unsigned char)k;
+        for (int col = 4; col < 24; col++) {
+            img[16 + i * 784 + (size_t)(2 + 2 * k) * 28 + (size_t)col] = 255;
+            img[16 + i * 784 + (size_t)(3 + 2 * k) * 28 + (size_t)col] = 255;
+        }
+    }
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/train-images-idx3-ubyte", dir);
+    snprintf(p2, sizeof p2, "%s/train-labels-idx1-ubyte", dir);
+    assert_int_equal(tu_write_file(p1, img, 16 + nd * 784), 0);
+    assert_int_equal(tu_write_file(p2, lb, 8 + nd), 0);
+    ddgan_dataset_config dc;
+    ddgan_dataset_config_init(&dc, sizeof dc);
+    dc.kind = DDGAN_DATASET_STACKED_MNIST;
+    dc.path = dir;
+    dc.pad = 2;
+    dc.shuffle = 0;
+    dc.num_examples = 1500; /* more than one chunk of the scorer */
+    ddgan_dataset_t ds = NULL;
+    assert_int_equal(ddgan_dataset_open(&ds, &dc), DDGAN_OK);
+    const size_t ns = 1500;
+    float *xs = xcalloc(ns * 3 * PIX, sizeof *xs);
+    int64_t *truth = xcalloc(ns, sizeof *truth), *pred = xcalloc(ns, sizeof *pred);
+    for (size_t i = 0; i < ns; i++)
+        assert_int_equal(ddgan_dataset_get(ds, (int64_t)i, xs + i * 3 * PIX, truth + i), DDGAN_OK);
+    ddgan_stacked_metrics a, b, t;
+    ddgan_stacked_metrics_init(&a, sizeof a);
+    ddgan_stacked_metrics_init(&b, sizeof b);
+    ddgan_stacked_metrics_init(&t, sizeof t);
+    assert_int_equal(ddgan_eval_stacked(c, xs, ns, &a, pred), DDGAN_OK);
+    assert_int_equal(ddgan_eval_stacked_dataset(c, ds, ns, &b), DDGAN_OK);
+    assert_int_equal(ddgan_stacked_metrics_from_labels(truth, ns, &t), DDGAN_OK);
+    for (size_t i = 0; i < ns; i++)
+        assert_int_equal(pred[i], truth[i]);
+    assert_int_equal(a.modes, b.modes);
+    assert_true(a.kl == b.kl);
+    assert_int_equal(a.modes, t.modes);
+    assert_true(a.kl == t.kl);
+    print_message("    synthetic StackedMNIST (%zu): %d modes, KL %.4f, every label right\n", ns, a.modes, a.kl);
+    tu_assert_status(ddgan_eval_stacked_dataset(c, ds, ns + 1, &b), DDGAN_ERR_INVALID_ARGUMENT, "n 1501");
+    ddgan_dataset_destroy(ds);
+    dc.kind = DDGAN_DATASET_IDX; /* one channel: refused */
+    dc.num_examples = 0;
+    assert_int_equal(ddgan_dataset_open(&ds, &dc), DDGAN_OK);
+    tu_assert_status(ddgan_eval_stacked_dataset(c, ds, 4, &b), DDGAN_ERR_INVALID_ARGUMENT, "not 3x32x32");
+    ddgan_dataset_destroy(ds);
+    free(xs);
+    free(truth);
+    free(pred);
+    free(img);
+    free(lb);
+    tu_rmdir_recursive(dir);
+    free(dir);
+    ddgan_classifier_destroy(c);
+    free(x);
+    free(lab);
+    ddgan_context_destroy(ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Sampling speed */
 
 static void test_time_sampling(void **state)
@@ -777,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_stacked_counting),
         cmocka_unit_test(test_classifier_roundtrip),
         cmocka_unit_test(test_classifier_args),
+        cmocka_unit_test(test_stacked_dataset),
         cmocka_unit_test(test_time_sampling),
         cmocka_unit_test(test_allocation_failures),
     };
