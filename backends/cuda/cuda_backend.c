@@ -76,6 +76,15 @@ void ddgan__cuda_log(const ddgan_backend *be, ddgan_log_level level, const char 
     be->host->log(be->host->log_ctx, level, msg);
 }
 
+cudaStream_t ddgan__cuda_bind(const ddgan_backend *be)
+{
+    const cuda_state *st = ddgan__cuda_st(be);
+    /* a per-thread setting without synchronisation: cheap; its only failure
+     * (invalid device) cannot happen for a device the instance was created on */
+    (void)cudaSetDevice(st->device);
+    return st->stream;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Caching device-memory pool                                               */
 /*
@@ -125,6 +134,7 @@ static ddgan_status_t cuda_alloc(ddgan_backend *be, size_t bytes, void **out)
     cuda_state *st = ddgan__cuda_st(be);
     if (!out)
         return ddgan__cuda_fail(be, DDGAN_ERR_INVALID_ARGUMENT, "cuda backend: alloc: out is NULL");
+    ddgan__cuda_bind(be);
     *out = NULL;
     if (st->memory_limit && (bytes > st->memory_limit || st->in_use > st->memory_limit - bytes))
         return ddgan__cuda_fail(be, DDGAN_ERR_OUT_OF_MEMORY,
@@ -230,6 +240,7 @@ void *ddgan__cuda_workspace(ddgan_backend *be, size_t bytes)
 static ddgan_status_t cuda_copy_h2d(ddgan_backend *be, void *dst, const void *src, size_t bytes)
 {
     cuda_state *st = ddgan__cuda_st(be);
+    ddgan__cuda_bind(be);
     if (!bytes)
         return DDGAN_OK;
     /* Synchronous for the caller: it may overwrite `src` (pinned or not)
@@ -243,6 +254,7 @@ static ddgan_status_t cuda_copy_h2d(ddgan_backend *be, void *dst, const void *sr
 static ddgan_status_t cuda_copy_d2h(ddgan_backend *be, void *dst, const void *src, size_t bytes)
 {
     cuda_state *st = ddgan__cuda_st(be);
+    ddgan__cuda_bind(be);
     if (!bytes)
         return DDGAN_OK;
     DDGAN_TRY_CUDA(be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, st->stream),
@@ -254,6 +266,7 @@ static ddgan_status_t cuda_copy_d2h(ddgan_backend *be, void *dst, const void *sr
 static ddgan_status_t cuda_copy_d2d(ddgan_backend *be, void *dst, const void *src, size_t bytes)
 {
     cuda_state *st = ddgan__cuda_st(be);
+    ddgan__cuda_bind(be);
     if (!bytes || dst == src)
         return DDGAN_OK;
     const uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
@@ -275,13 +288,13 @@ static ddgan_status_t cuda_fill_f32(ddgan_backend *be, float *dst, float value, 
 {
     if (!n)
         return DDGAN_OK;
-    return ddgan__cuda_check(be, cuk_fill_f32(ddgan__cuda_st(be)->stream, dst, value, (int64_t)n),
+    return ddgan__cuda_check(be, cuk_fill_f32(ddgan__cuda_bind(be), dst, value, (int64_t)n),
                              "fill_f32");
 }
 
 static ddgan_status_t cuda_synchronize(ddgan_backend *be)
 {
-    return ddgan__cuda_check(be, cudaStreamSynchronize(ddgan__cuda_st(be)->stream),
+    return ddgan__cuda_check(be, cudaStreamSynchronize(ddgan__cuda_bind(be)),
                              "cudaStreamSynchronize");
 }
 
@@ -294,6 +307,7 @@ static void cuda_destroy(ddgan_backend *be)
         return;
     cuda_state *st = be->state;
     if (st) {
+        (void)cudaSetDevice(st->device);
         if (st->stream)
             (void)cudaStreamSynchronize(st->stream);
         ddgan__cuda_conv_fini(st);

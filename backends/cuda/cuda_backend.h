@@ -91,6 +91,11 @@ void ddgan__cuda_log(const ddgan_backend *be, ddgan_log_level level, const char 
 #endif
     ;
 
+/* Makes the instance's device current on the calling thread (contexts may be
+ * used from any thread, and the current device is per thread) and returns
+ * its stream. Every entry point that touches the device calls it first. */
+cudaStream_t ddgan__cuda_bind(const ddgan_backend *be);
+
 /* The grow-only device workspace of at least `bytes` (its previous contents
  * are lost when it grows); NULL after setting the error. */
 void *ddgan__cuda_workspace(ddgan_backend *be, size_t bytes);

@@ -278,6 +278,7 @@ static ddgan_status_t get_plan(ddgan_backend *be, conv_kind kind, const ddgan_co
                                int sym, cuda_conv_plan **out)
 {
     cuda_state *st = ddgan__cuda_st(be);
+    ddgan__cuda_bind(be);
     conv_key key;
     memset(&key, 0, sizeof key);
     key.kind = (int)kind;

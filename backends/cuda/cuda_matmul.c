@@ -65,6 +65,7 @@ ddgan_status_t ddgan__cuda_matmul(ddgan_backend *be, const ddgan_matmul_desc *d,
         return ddgan__cuda_fail(be, DDGAN_ERR_UNSUPPORTED,
                                 "%s: leading dimensions beyond INT_MAX are not supported", op);
     cuda_state *st = ddgan__cuda_st(be);
+    ddgan__cuda_bind(be);
     const cublasOperation_t ta = d->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t tb = d->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasStatus_t s;

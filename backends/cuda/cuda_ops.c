@@ -49,7 +49,7 @@ static int count4(int64_t a, int64_t b, int64_t c, int64_t d, int64_t *out)
 /* A double scalar rounded to the tensor type, then widened. */
 static double scalar_as(ddgan_dtype dt, double v) { return dt == DDGAN_DT_F32 ? (double)(float)v : v; }
 
-static cudaStream_t stream_of(const ddgan_backend *be) { return ddgan__cuda_st(be)->stream; }
+static cudaStream_t stream_of(const ddgan_backend *be) { return ddgan__cuda_bind(be); }
 
 static ddgan_status_t launched(const ddgan_backend *be, cudaError_t e, const char *op)
 {

@@ -30,6 +30,7 @@ ddgan_status_t ddgan__cuda_check(const ddgan_backend *be, cudaError_t e, const c
 {
     return e == cudaSuccess ? DDGAN_OK : ddgan__cuda_fail(be, DDGAN_ERR_BACKEND, "%s failed", what);
 }
+cudaStream_t ddgan__cuda_bind(const ddgan_backend *be) { return ddgan__cuda_st(be)->stream; }
 void *ddgan__cuda_workspace(ddgan_backend *be, size_t bytes)
 {
     cuda_state *st = ddgan__cuda_st(be);
