@@ -14,6 +14,10 @@
 #   GPU_CHECK_JOBS=N     build parallelism (default: nproc)
 #   GPU_CHECK_CPU=1      also time the cpu backend (slow: minutes)
 #   GPU_CHECK_ITERS=K    timed training iterations (default 20)
+#   GPU_CHECK_BACKEND=NAME   backend under test (default cuda; "cpu" dry-runs the
+#                        script on a machine without a GPU)
+#   GPU_CHECK_SAMPLES, GPU_CHECK_BATCH, GPU_CHECK_NF   benchmark sizes (defaults
+#                        100, 64, 128 = the CIFAR-10 workload; smaller only for dry runs)
 #   DDGAN_WITH_DNNL=ON|OFF   force the cpu plug-in on/off (default: ON when oneDNN is found)
 #   CUDAToolkit_ROOT, CUDNN_ROOT   where CMake looks for the toolkit and cuDNN
 #
@@ -23,6 +27,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-gpu}
 jobs=${GPU_CHECK_JOBS:-$(nproc 2>/dev/null || echo 4)}
 iters=${GPU_CHECK_ITERS:-20}
+be=${GPU_CHECK_BACKEND:-cuda}
+samples=${GPU_CHECK_SAMPLES:-100}
+batch=${GPU_CHECK_BATCH:-64}
+nf=${GPU_CHECK_NF:-128}
 logs=$build/gpu-check-logs
 mkdir -p "$logs"
 
@@ -83,11 +91,11 @@ row "build" "ok in $(( $(date +%s) - t0 )) s"
 # ---- availability ----------------------------------------------------------
 "$build/bin/list_backends" >"$logs/list_backends.log" 2>&1
 cat "$logs/list_backends.log"
-cuda_line=$(grep -E '^cuda ' "$logs/list_backends.log" || true)
-if ! echo "$cuda_line" | grep -qE '^cuda +yes'; then
-    die "cuda backend unavailable: ${cuda_line:-not listed}"
+be_line=$(grep -E "^$be " "$logs/list_backends.log" || true)
+if ! echo "$be_line" | grep -qE "^$be +yes"; then
+    die "$be backend unavailable: ${be_line:-not listed}"
 fi
-row "cuda backend" "available ($(grep -o '"auto" selects: .*' "$logs/list_backends.log"))"
+row "$be backend" "available ($(grep -o '"auto" selects: .*' "$logs/list_backends.log"))"
 
 # ---- parity ----------------------------------------------------------------
 run_parity() { # name, args...
@@ -103,8 +111,8 @@ run_parity() { # name, args...
     # the per-check lines go into the table too
     while IFS= read -r l; do rows+=("    $l"); done < <(grep -E '^(op table|philox)' "$logs/$name.log")
 }
-run_parity parity-exact --backend cuda
-run_parity parity-fast --backend cuda --fast --no-f64
+run_parity parity-exact --backend "$be"
+run_parity parity-fast --backend "$be" --fast --no-f64
 
 if [ "$tests" = ON ]; then
     if (cd "$build" && timeout 900 ctest -R '^ops_cuda$' --output-on-failure) >"$logs/ctest.log" 2>&1; then
@@ -128,7 +136,9 @@ bench() { # label, env..., -- , args...
         local ss its
         ss=$(echo "$l" | sed -n 's/.*sample_s=\([^ ]*\).*/\1/p')
         its=$(echo "$l" | sed -n 's/.*train_it_per_s=\([^ ]*\).*/\1/p')
-        row "bench $label" "sample 100 x 4 steps: ${ss} s   train b64: ${its} it/s"
+        local shown=$label
+        [ "$label" = cpu ] || shown="$be $label"
+        row "bench $shown" "sample $samples x 4 steps (nf $nf): ${ss} s   train b$batch: ${its} it/s"
         eval "bench_${label//-/_}_s=$ss; bench_${label//-/_}_its=$its"
     else
         row "bench $label" "FAIL (see bench-$label.log)"
@@ -136,12 +146,13 @@ bench() { # label, env..., -- , args...
         status=1
     fi
 }
-bench cuda DDGAN_CUDA_FAST=0 -- --backend cuda --samples 100 --train-batch 64 --train-iters "$iters"
-bench cuda-fast DDGAN_CUDA_FAST=1 -- --backend cuda --samples 100 --train-batch 64 --train-iters "$iters"
+sizes=(--samples "$samples" --train-batch "$batch" --nf "$nf")
+bench exact DDGAN_CUDA_FAST=0 -- --backend "$be" "${sizes[@]}" --train-iters "$iters"
+bench fast DDGAN_CUDA_FAST=1 -- --backend "$be" "${sizes[@]}" --train-iters "$iters"
 if [ "${GPU_CHECK_CPU:-0}" = 1 ] && [ "$dnnl" = ON ]; then
-    bench cpu DDGAN_CUDA_FAST=0 -- --backend cpu --samples 100 --train-batch 64 --train-iters 2
-    if [ -n "${bench_cpu_s:-}" ] && [ -n "${bench_cuda_s:-}" ]; then
-        row "speed-up cuda vs cpu" "$(awk -v a="$bench_cpu_s" -v b="$bench_cuda_s" -v c="$bench_cuda_its" -v d="$bench_cpu_its" \
+    bench cpu DDGAN_CUDA_FAST=0 -- --backend cpu "${sizes[@]}" --train-iters 2
+    if [ -n "${bench_cpu_s:-}" ] && [ -n "${bench_exact_s:-}" ]; then
+        row "speed-up $be (exact) vs cpu" "$(awk -v a="$bench_cpu_s" -v b="$bench_exact_s" -v c="$bench_exact_its" -v d="$bench_cpu_its" \
             'BEGIN { printf "sampling x%.1f, training x%.1f", a / b, c / d }')"
     fi
 fi
