@@ -109,7 +109,7 @@ run_parity() { # name, args...
     fi
     cat "$logs/$name.log"
     # the per-check lines go into the table too
-    while IFS= read -r l; do rows+=("    $l"); done < <(grep -E '^(op table|philox)' "$logs/$name.log")
+    while IFS= read -r l; do rows+=("    $l"); done < <(grep -E '^(op table|philox|golden)' "$logs/$name.log")
 }
 run_parity parity-exact --backend "$be"
 run_parity parity-fast --backend "$be" --fast --no-f64

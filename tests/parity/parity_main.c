@@ -5,6 +5,12 @@
  * against the host generator, printing one summary line per check.
  *
  *   parity_main [--backend NAME] [--fast] [--filter TEXT] [--verbose] [--no-f64]
+ *               [--vectors DIR]
+ *
+ * The golden generator / discriminator vectors (gen_tiny, disc_tiny: forward,
+ * R1 penalty and R1 parameter gradients, thresholds of test_ops_cpu.c) are
+ * checked too when DIR (default: shared/spec/vectors beside the checkout)
+ * holds them; otherwise that check is reported as skipped.
  *
  * --fast sets DDGAN_CUDA_FAST=1 before the backend is created and judges
  * with the fast-mode tolerance (docs/backend-cuda.md). Exit status: 0 all
@@ -15,8 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "core/context.h"
 #include "core/philox.h"
+#include "io/safetensors.h"
 #include "op_table.h"
 
 /* Tolerances (normalised error, op_table.h): exact float32 as the CMocka
@@ -101,11 +110,138 @@ static int check_rand(ddgan_backend *be)
     return fails;
 }
 
+/* ---- golden vectors through the public API ------------------------------ */
+
+static double rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * (double)b[i];
+    }
+    return sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+}
+
+static float *read_f32(ddgan_st_file *f, const char *name, size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    if (p && ddgan__st_read_f32(f, name, p, n) != DDGAN_OK) {
+        fprintf(stderr, "parity_main: %s: %s\n", name, ddgan_last_error());
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Returns the number of failures; 0 also when the files are absent (skipped). */
+static int check_golden(ddgan_context_t ctx, const char *dir)
+{
+    char gpath[1024], dpath[1024];
+    snprintf(gpath, sizeof gpath, "%s/gen_tiny.safetensors", dir);
+    snprintf(dpath, sizeof dpath, "%s/disc_tiny.safetensors", dir);
+    struct stat sb;
+    if (stat(gpath, &sb) != 0 || stat(dpath, &sb) != 0) {
+        printf("%-34s SKIP  no vectors in %s\n", "golden vectors", dir);
+        return 0;
+    }
+    int fails = 0;
+    /* generator forward, batch 3 */
+    ddgan_generator_t g = NULL;
+    ddgan_st_file *f = NULL;
+    enum { B = 3, P = 256 };
+    int64_t t[8];
+    float out[B * P];
+    if (ddgan_generator_load_prefixed(&g, ctx, gpath, "gen.", "config") != DDGAN_OK ||
+        ddgan__st_open(&f, gpath) != DDGAN_OK || ddgan__st_read_i64(f, "input.t", t, B) != DDGAN_OK) {
+        printf("%-34s FAIL  %s\n", "golden gen_tiny forward", ddgan_last_error());
+        fails++;
+    } else {
+        float *x = read_f32(f, "input.x", B * P), *z = read_f32(f, "input.z", B * 8),
+              *want = read_f32(f, "output", B * P);
+        if (!x || !z || !want || ddgan_generator_forward(g, x, t, z, B, out) != DDGAN_OK) {
+            printf("%-34s FAIL  %s\n", "golden gen_tiny forward", ddgan_last_error());
+            fails++;
+        } else {
+            const double e = rel_l2(out, want, B * P);
+            printf("%-34s %s  rel L2 %.2e (bound 1e-5)\n", "golden gen_tiny forward",
+                   e <= 1e-5 ? "PASS" : "FAIL", e);
+            fails += !(e <= 1e-5);
+        }
+        free(x);
+        free(z);
+        free(want);
+    }
+    ddgan__st_close(f);
+    f = NULL;
+    ddgan_generator_destroy(g);
+
+    /* discriminator forward (batch 8), R1 penalty and its parameter gradients */
+    ddgan_discriminator_t d = NULL;
+    if (ddgan_discriminator_load_prefixed(&d, ctx, dpath, "disc.", "config") != DDGAN_OK ||
+        ddgan__st_open(&f, dpath) != DDGAN_OK || ddgan__st_read_i64(f, "input.t", t, 8) != DDGAN_OK) {
+        printf("%-34s FAIL  %s\n", "golden disc_tiny", ddgan_last_error());
+        ddgan__st_close(f);
+        ddgan_discriminator_destroy(d);
+        return fails + 1;
+    }
+    float *xp = read_f32(f, "input.x_prev", 8 * 256), *xt = read_f32(f, "input.x_t", 8 * 256);
+    float *want = read_f32(f, "output.logits", 8), *pen_want = read_f32(f, "r1.penalty", 1);
+    float logits[8], pen = 0;
+    if (!xp || !xt || !want || !pen_want ||
+        ddgan_discriminator_forward(d, xp, t, xt, 8, logits) != DDGAN_OK ||
+        ddgan_discriminator_zero_grad(d) != DDGAN_OK ||
+        ddgan_discriminator_r1(d, xp, t, xt, 8, 0.02f, &pen) != DDGAN_OK) {
+        printf("%-34s FAIL  %s\n", "golden disc_tiny", ddgan_last_error());
+        fails++;
+    } else {
+        const double e = rel_l2(logits, want, 8);
+        const double pe = fabs((double)pen - pen_want[0]) / fabs((double)pen_want[0]);
+        double worst = 0;
+        const size_t nt = ddgan_discriminator_num_tensors(d);
+        for (size_t i = 0; i < nt; i++) {
+            ddgan_tensor_info ti;
+            ddgan_tensor_info_init(&ti, sizeof ti);
+            char name[160];
+            if (ddgan_discriminator_tensor_info(d, i, &ti) != DDGAN_OK)
+                continue;
+            snprintf(name, sizeof name, "r1grad.%s", ti.name);
+            float *r = read_f32(f, name, ti.numel), *gr = malloc(sizeof(float) * ti.numel);
+            if (r && gr && ddgan_discriminator_get_grad(d, ti.name, gr, ti.numel) == DDGAN_OK) {
+                double nrm = 0;
+                for (size_t k = 0; k < ti.numel; k++)
+                    nrm += (double)r[k] * r[k];
+                if (sqrt(nrm) > 1e-3) /* tiny references are float32 noise (as test_ops_cpu) */
+                    worst = fmax(worst, rel_l2(gr, r, ti.numel));
+            } else {
+                worst = INFINITY;
+            }
+            free(r);
+            free(gr);
+        }
+        printf("%-34s %s  rel L2 %.2e (bound 1e-5)\n", "golden disc_tiny forward",
+               e <= 1e-5 ? "PASS" : "FAIL", e);
+        printf("%-34s %s  rel %.2e (bound 1e-5)\n", "golden R1 penalty", pe <= 1e-5 ? "PASS" : "FAIL",
+               pe);
+        printf("%-34s %s  worst rel L2 %.2e (bound 1e-4)\n", "golden R1 parameter gradients",
+               worst <= 1e-4 ? "PASS" : "FAIL", worst);
+        fails += !(e <= 1e-5) + !(pe <= 1e-5) + !(worst <= 1e-4);
+    }
+    free(xp);
+    free(xt);
+    free(want);
+    free(pen_want);
+    ddgan__st_close(f);
+    ddgan_discriminator_destroy(d);
+    return fails;
+}
+
 int main(int argc, char **argv)
 {
     const char *backend = "cuda";
     op_table_opts opts = {0};
     int fast = 0, f64 = 1;
+    const char *vectors = DDGAN_SHARED_DIR "/spec/vectors";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             backend = argv[++i];
@@ -117,9 +253,12 @@ int main(int argc, char **argv)
             opts.verbose = 1;
         } else if (!strcmp(argv[i], "--no-f64")) {
             f64 = 0;
+        } else if (!strcmp(argv[i], "--vectors") && i + 1 < argc) {
+            vectors = argv[++i];
         } else {
             fprintf(stderr,
-                    "usage: %s [--backend NAME] [--fast] [--filter TEXT] [--verbose] [--no-f64]\n",
+                    "usage: %s [--backend NAME] [--fast] [--filter TEXT] [--verbose] [--no-f64] "
+                    "[--vectors DIR]\n",
                     argv[0]);
             return 2;
         }
@@ -156,6 +295,8 @@ int main(int argc, char **argv)
         failures += failed != 0;
     }
     failures += check_rand(ctx->backend);
+    if (!opts.filter)
+        failures += check_golden(ctx, vectors);
     printf("parity %s: %s\n", backend, failures ? "FAILED" : "passed");
     ddgan_context_destroy(ctx);
     ddgan_context_destroy(ref);
