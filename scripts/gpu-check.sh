@@ -66,6 +66,14 @@ if [ -z "$dnnl" ]; then
     # the cpu plug-in only when oneDNN's header is visible to the compiler
     if echo '#include <dnnl.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1; then dnnl=ON; else dnnl=OFF; fi
 fi
+# cuDNN outside the toolkit: PyTorch's pip wheel (nvidia-cudnn-cu*) when present
+if [ -z "${CUDNN_ROOT:-}" ] && command -v python3 >/dev/null 2>&1; then
+    wheel=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.dirname(m.__file__) if m.__file__ else list(m.__path__)[0])' 2>/dev/null || true)
+    if [ -n "$wheel" ] && [ -e "$wheel/include/cudnn.h" ]; then
+        export CUDNN_ROOT=$wheel
+        echo "gpu-check: using cuDNN from $wheel"
+    fi
+fi
 tests=OFF
 if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists cmocka; then tests=ON; fi
 echo "gpu-check: configuring $build (cpu plug-in $dnnl, CMocka tests $tests)"
