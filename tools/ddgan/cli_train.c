@@ -490,7 +490,9 @@ int cmd_train(int argc, char **argv)
     int64_t step = start, last_log = start, last_save = start;
     double err_d = NAN, err_g = NAN;
     rc = CLI_OK;
-    while (step < total && !g_stop) {
+    const double max_seconds = opt_float(&r.o, "max_seconds");
+    int out_of_time = 0;
+    while (step < total && !g_stop && !out_of_time) {
         if (ddgan_dataset_next_batch(r.ds, (size_t)bs, r.batch, NULL) != DDGAN_OK) {
             cli_lib_error("data");
             rc = CLI_FAIL;
@@ -512,7 +514,8 @@ int cmd_train(int argc, char **argv)
         err_d = r.ddpm ? NAN : ss.err_d;
         err_g = r.ddpm ? loss : ss.err_g;
         const double now = cli_now();
-        if (step % log_every == 0 || step == total) {
+        out_of_time = max_seconds > 0 && now - t_begin >= max_seconds;
+        if (step % log_every == 0 || step == total || out_of_time) {
             const double sps = (now - t_last) / (double)(step - last_log);
             fprintf(r.log, "{\"step\": %lld", (long long)step);
             if (r.ddpm) {
@@ -584,6 +587,8 @@ int cmd_train(int argc, char **argv)
     if (rc != CLI_OK)
         goto out;
     const double secs = cli_now() - t_begin;
+    if (out_of_time && !quiet)
+        printf("stopped at step %lld: --max_seconds %g reached\n", (long long)step, max_seconds);
     if (!quiet)
         printf("trained %lld steps in %.1f s (%.2f it/s)\n", (long long)(step - start), secs,
                (double)(step - start) / secs);
