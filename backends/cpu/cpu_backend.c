@@ -24,8 +24,8 @@ const ddgan_backend_compute ddgan__cpu_compute = {
     .upfirdn_bwd = ddgan__cpu_upfirdn_bwd,
     .softmax_fwd = ddgan__cpu_softmax_fwd,
     /* everything else: the ref kernels compiled into this plug-in */
-    .group_norm_fwd = ddgan__ref_group_norm_fwd,
-    .group_norm_bwd = ddgan__ref_group_norm_bwd,
+    .group_norm_fwd = ddgan__cpu_group_norm_fwd,
+    .group_norm_bwd = ddgan__cpu_group_norm_bwd,
     .softmax_bwd = ddgan__ref_softmax_bwd,
     .binary = ddgan__cpu_binary,
     .unary = ddgan__cpu_unary,

@@ -170,6 +170,13 @@ ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
                                   int accumulate);
 ddgan_status_t ddgan__cpu_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
                                       const void *x, void *y);
+ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                         const void *x, const void *gamma, const void *beta, void *y,
+                                         void *mean, void *rstd);
+ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                         const void *dy, const void *x, const void *mean,
+                                         const void *rstd, const void *gamma, void *dx, void *dgamma,
+                                         void *dbeta, int accumulate);
 ddgan_status_t ddgan__cpu_binary(ddgan_backend *be, const ddgan_ew_desc *d, ddgan_binary_op op,
                                  double alpha, double beta, const void *a, const void *b, void *out,
                                  int accumulate);

@@ -239,12 +239,16 @@ static void softmax_row(int64_t cols, const float *xr, float *yr)
     for (int64_t j = 1; j < cols; j++)
         if (xr[j] > mx)
             mx = xr[j];
+    /* the exponentials in a loop of their own (it vectorises), then the
+     * sum in double in index order (a reduction the compiler keeps serial) */
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+    for (int64_t j = 0; j < cols; j++)
+        yr[j] = cpu_expf(xr[j] - mx);
     double sum = 0.0;
-    for (int64_t j = 0; j < cols; j++) {
-        const float e = cpu_expf(xr[j] - mx);
-        yr[j] = e;
-        sum += (double)e;
-    }
+    for (int64_t j = 0; j < cols; j++)
+        sum += (double)yr[j];
     const float inv = (float)(1.0 / sum);
     for (int64_t j = 0; j < cols; j++)
         yr[j] *= inv;

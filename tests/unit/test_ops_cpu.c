@@ -417,6 +417,99 @@ static void run_fir(ddgan_backend *be, ddgan_dtype dt, const ddgan_upfirdn_desc 
     {.n = (N), .c = (C), .h = (H), .w = (W), .up = (UP), .down = (DOWN), .pad0 = (P0),          \
      .pad1 = (P1), .taps = 4, .kernel = {1.0 / (DIV), 3.0 / (DIV), 3.0 / (DIV), 1.0 / (DIV)}}
 
+/* Group norm and the strided elementwise ops above the threading threshold,
+ * at the layers' shapes: cpu float32 against ref float64 (parity bounds),
+ * the same on one thread (bit-identical), and the elementwise ops against
+ * ref float32 (bit-identical: the same double arithmetic). */
+static void run_gn(ddgan_backend *be, ddgan_dtype dt, int bwd, int acc, double *out, size_t *m)
+{
+    const ddgan_group_norm_desc d = {dt, 8, 64, 256, 16, 1e-6};
+    const size_t n = 8 * 64 * 256, s = 8 * 16;
+    double *hx = rand_vals(n, 41), *hdy = rand_vals(n, 42), *hg = rand_vals(64, 43), *hb = rand_vals(64, 44);
+    for (size_t i = 0; i < n; i++)
+        hx[i] = (double)(float)(hx[i] * 3.0 + 0.5);
+    void *x = upload(be, dt, hx, n), *dy = upload(be, dt, hdy, n), *g = upload(be, dt, hg, 64),
+         *b = upload(be, dt, hb, 64), *y = upload(be, dt, hdy, n), *mean = upload(be, dt, hg, s),
+         *rstd = upload(be, dt, hg, s), *dg = upload(be, dt, hg, 64), *db = upload(be, dt, hb, 64);
+    OK(be->ops->compute->group_norm_fwd(be, &d, x, g, b, y, mean, rstd));
+    if (!bwd) {
+        download(be, dt, y, out, n);
+        *m = n;
+    } else {
+        OK(be->ops->compute->group_norm_bwd(be, &d, dy, x, mean, rstd, g, y, dg, db, acc));
+        download(be, dt, y, out, n);
+        download(be, dt, dg, out + n, 64);
+        download(be, dt, db, out + n + 64, 64);
+        *m = n + 128;
+    }
+    void *all[] = {x, dy, g, b, y, mean, rstd, dg, db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        be->ops->free(be, all[i]);
+    free(hx), free(hdy), free(hg), free(hb);
+}
+
+/* case 0: AdaGN-like scale (b broadcast per example and channel), 1: bias
+ * add, in place and accumulating, 2: copy into a channel slice (concat). */
+static void run_ew(ddgan_backend *be, ddgan_dtype dt, int which, double *out, size_t *m)
+{
+    const size_t n = 8 * 64 * 256;
+    double *ha = rand_vals(3 * n, 51), *hb = rand_vals(8 * 64, 52);
+    void *a = upload(be, dt, ha, n), *b = upload(be, dt, hb, 8 * 64), *o = upload(be, dt, ha + n, 2 * n);
+    ddgan_ew_desc d = {dt, {8, 64, 16, 16}, {64 * 256, 256, 16, 1}, {64, 1, 0, 0}, {0, 0, 0, 0}};
+    if (which == 0) {
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_MUL, 0.7, 0.0, a, b, o, 0));
+    } else if (which == 1) {
+        d.b_strides[0] = 0;
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, a, b, a, 0));
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_AXPBY, 0.70710678, -0.3, a, b, o, 1));
+    } else {
+        const int64_t os[4] = {128 * 256, 256, 16, 1};
+        memcpy(d.out_strides, os, sizeof os);
+        OK(be->ops->compute->unary(be, &d, DDGAN_UN_SCALE, 1.0, 0.0, a, (char *)o + 64 * 256 * ddgan_dtype_size(dt), 0));
+    }
+    download(be, dt, o, out, 2 * n);
+    *m = 2 * n;
+    be->ops->free(be, a), be->ops->free(be, b), be->ops->free(be, o);
+    free(ha), free(hb);
+}
+
+static void test_norm_ew_threaded(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_context_t one = make_ctx("cpu", 1, NULL, NULL);
+    assert_non_null(one);
+    const size_t cap = 2 * 8 * 64 * 256 + 128;
+    double *got = malloc(cap * sizeof *got), *want = malloc(cap * sizeof *want), *solo = malloc(cap * sizeof *solo),
+           *ref32 = malloc(cap * sizeof *ref32);
+    assert_true(got && want && solo && ref32);
+    for (int mode = 0; mode < 3; mode++) {
+        const int bwd = mode > 0, acc = mode == 2;
+        size_t m = 0;
+        run_gn(cpu_be(), DDGAN_DT_F32, bwd, acc, got, &m);
+        run_gn(ref_be(), DDGAN_DT_F64, bwd, acc, want, &m);
+        run_gn(one->backend, DDGAN_DT_F32, bwd, acc, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    group norm 8x64x256 g16 %s: %.2e\n", mode == 0 ? "fwd" : acc ? "bwd acc" : "bwd", e);
+        assert_true(e <= (bwd ? 1e-4 : 1e-5));
+        assert_memory_equal(got, solo, m * sizeof(double));
+    }
+    for (int which = 0; which < 3; which++) {
+        size_t m = 0;
+        run_ew(cpu_be(), DDGAN_DT_F32, which, got, &m);
+        run_ew(ref_be(), DDGAN_DT_F64, which, want, &m);
+        run_ew(one->backend, DDGAN_DT_F32, which, solo, &m);
+        run_ew(ref_be(), DDGAN_DT_F32, which, ref32, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    elementwise case %d: %.2e\n", which, e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
+        assert_memory_equal(got, ref32, m * sizeof(double));
+    }
+    free(got), free(want), free(solo), free(ref32);
+    ddgan_context_destroy(one);
+}
+
 static void test_act_fir_threaded(void **state)
 {
     (void)state;
@@ -797,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_conv_accumulate_shapes),
         cmocka_unit_test(test_conv_determinism),
         cmocka_unit_test(test_act_fir_threaded),
+        cmocka_unit_test(test_norm_ew_threaded),
         cmocka_unit_test(test_primitive_cache),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
