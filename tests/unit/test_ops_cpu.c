@@ -473,6 +473,23 @@ static void run_ew(ddgan_backend *be, ddgan_dtype dt, int which, double *out, si
     free(ha), free(hb);
 }
 
+/* A batched product, cut into row blocks (batch 2, m 256) or not (batch 16). */
+static void run_mm(ddgan_backend *be, ddgan_dtype dt, int big_batch, double *out, size_t *m)
+{
+    const int batch = big_batch ? 16 : 2, M = 256, N = 64, K = 128;
+    const size_t na = (size_t)batch * K * M, nb = (size_t)batch * K * N, nc = (size_t)batch * M * N;
+    double *ha = rand_vals(na, 61), *hb = rand_vals(nb, 62), *hc = rand_vals(nc, 63);
+    void *a = upload(be, dt, ha, na), *b = upload(be, dt, hb, nb), *c = upload(be, dt, hc, nc);
+    /* C = 0.5 A^T B + C (A stored k x m) */
+    const ddgan_matmul_desc d = {dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
+                                 (int64_t)M * N, 0.5, 1.0};
+    OK(be->ops->compute->matmul(be, &d, a, b, c));
+    download(be, dt, c, out, nc);
+    *m = nc;
+    be->ops->free(be, a), be->ops->free(be, b), be->ops->free(be, c);
+    free(ha), free(hb), free(hc);
+}
+
 static void test_norm_ew_threaded(void **state)
 {
     (void)state;
@@ -505,6 +522,16 @@ static void test_norm_ew_threaded(void **state)
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
         assert_memory_equal(got, ref32, m * sizeof(double));
+    }
+    for (int big = 0; big < 2; big++) {
+        size_t m = 0;
+        run_mm(cpu_be(), DDGAN_DT_F32, big, got, &m);
+        run_mm(ref_be(), DDGAN_DT_F64, big, want, &m);
+        run_mm(one->backend, DDGAN_DT_F32, big, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    matmul batch %d: %.2e\n", big ? 16 : 2, e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
     }
     free(got), free(want), free(solo), free(ref32);
     ddgan_context_destroy(one);
