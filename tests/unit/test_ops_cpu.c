@@ -429,8 +429,8 @@ static void run_gn(ddgan_backend *be, ddgan_dtype dt, int bwd, int acc, double *
     for (size_t i = 0; i < n; i++)
         hx[i] = (double)(float)(hx[i] * 3.0 + 0.5);
     void *x = upload(be, dt, hx, n), *dy = upload(be, dt, hdy, n), *g = upload(be, dt, hg, 64),
-         *b = upload(be, dt, hb, 64), *y = upload(be, dt, hdy, n), *mean = upload(be, dt, hg, s),
-         *rstd = upload(be, dt, hg, s), *dg = upload(be, dt, hg, 64), *db = upload(be, dt, hb, 64);
+         *b = upload(be, dt, hb, 64), *y = upload(be, dt, hdy, n), *mean = upload(be, dt, hdy, s),
+         *rstd = upload(be, dt, hdy, s), *dg = upload(be, dt, hg, 64), *db = upload(be, dt, hb, 64);
     OK(be->ops->compute->group_norm_fwd(be, &d, x, g, b, y, mean, rstd));
     if (!bwd) {
         download(be, dt, y, out, n);
