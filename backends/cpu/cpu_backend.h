@@ -177,6 +177,9 @@ ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
                                          const void *dy, const void *x, const void *mean,
                                          const void *rstd, const void *gamma, void *dx, void *dgamma,
                                          void *dbeta, int accumulate);
+ddgan_status_t ddgan__cpu_reduce(ddgan_backend *be, ddgan_dtype dt, ddgan_reduce_op op,
+                                 const int64_t shape[4], unsigned axes_mask, const void *x, void *out,
+                                 int accumulate);
 ddgan_status_t ddgan__cpu_binary(ddgan_backend *be, const ddgan_ew_desc *d, ddgan_binary_op op,
                                  double alpha, double beta, const void *a, const void *b, void *out,
                                  int accumulate);

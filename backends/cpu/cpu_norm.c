@@ -1,4 +1,4 @@
-/* "cpu" group norm (forward, backward) in float32.
+/* "cpu" group norm (forward, backward) and inner reductions in float32.
  *
  * ref's kernel sums each group serially in double (a dependency chain the
  * compiler may not reorder) and tests gamma/beta per element; GroupNorm was
@@ -205,5 +205,114 @@ ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
                 dbeta[ch] = (float)(accumulate ? (double)dbeta[ch] + sg : sg);
         }
     }
+    return DDGAN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* reduce (float32) when the reduced axes are the innermost ones: one
+ * contiguous run of `len` elements per output (per-(n, c) sums over H x W of
+ * the AdaGN and bias gradients, sum pooling, the gradient norms of the
+ * trainer). Each run is summed in 8 double lanes over fixed blocks of
+ * CPU_RED_BLOCK elements whose partial sums are added in block order, so a
+ * long run (a 48 M-parameter gradient norm) is shared among threads while
+ * the result depends on neither the thread count nor the schedule. ref sums
+ * serially in double; the two agree to double rounding, far inside float
+ * rounding (the op's contract). Other axis patterns go to ref. */
+#define CPU_RED_BLOCK ((int64_t)1 << 16)
+
+static double sum_run(const float *x, int64_t n, int sq)
+{
+    if (!sq)
+        return sum1(x, n);
+    double acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double v = (double)x[i + l];
+            acc[l] += v * v;
+        }
+    for (; i < n; i++) {
+        const double v = (double)x[i];
+        acc[i % LANES] += v * v;
+    }
+    return lanes_total(acc);
+}
+
+ddgan_status_t ddgan__cpu_reduce(ddgan_backend *be, ddgan_dtype dt, ddgan_reduce_op op, const int64_t shape[4],
+                                 unsigned axes_mask, const void *xv, void *outv, int accumulate)
+{
+    int inner_ok = be && be->state && dt == DDGAN_DT_F32 && shape && xv && outv &&
+                   (unsigned)op <= (unsigned)DDGAN_RED_SUMSQ && axes_mask != 0 && axes_mask <= 15u &&
+                   (accumulate == 0 || accumulate == 1);
+    int64_t n_out = 1, len = 1;
+    double count = 1.0;
+    if (inner_ok) {
+        /* the reduced axes must be a suffix of the non-trivial axes */
+        int seen_kept = 0;
+        for (int i = 3; i >= 0; i--) {
+            if (shape[i] < 1) {
+                inner_ok = 0;
+                break;
+            }
+            count *= (double)shape[i];
+            const int red = (axes_mask >> i) & 1u;
+            if (red && shape[i] > 1 && seen_kept)
+                inner_ok = 0;
+            if (!red && shape[i] > 1)
+                seen_kept = 1;
+            if (red)
+                len *= shape[i];
+            else
+                n_out *= shape[i];
+        }
+        if (count > (double)REF_MAX_ELEMS)
+            inner_ok = 0;
+    }
+    if (!inner_ok)
+        return ddgan__ref_reduce(be, dt, op, shape, axes_mask, xv, outv, accumulate);
+    const float *x = xv;
+    float *out = outv;
+    const cpu_state *st = be->state;
+    const int nt = count >= (double)CPU_GN_PARALLEL_MIN && st->num_threads > 1 ? st->num_threads : 1;
+    const int sq = op == DDGAN_RED_SUMSQ;
+    (void)nt;
+    if (len <= CPU_RED_BLOCK || n_out > 1) {
+        /* one task per output */
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+        for (int64_t o = 0; o < n_out; o++) {
+            double s = 0.0;
+            for (int64_t b0 = 0; b0 < len; b0 += CPU_RED_BLOCK)
+                s += sum_run(x + o * len + b0, len - b0 < CPU_RED_BLOCK ? len - b0 : CPU_RED_BLOCK, sq);
+            if (op == DDGAN_RED_MEAN)
+                s /= (double)len;
+            out[o] = (float)(accumulate ? (double)out[o] + s : s);
+        }
+        return DDGAN_OK;
+    }
+    /* one long run: blocks shared among threads, partial sums added in order */
+    const int64_t nb = (len + CPU_RED_BLOCK - 1) / CPU_RED_BLOCK;
+    double part_stack[256];
+    double *part = part_stack;
+    cpu_state *mst = be->state;
+    if (nb > 256) {
+        part = ddgan__cpu_grow(&mst->fir_buf, &mst->fir_cap, (size_t)nb * sizeof(double), "reduce");
+        if (!part)
+            return DDGAN_ERR_OUT_OF_MEMORY;
+    }
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t b0 = b * CPU_RED_BLOCK;
+        part[b] = sum_run(x + b0, len - b0 < CPU_RED_BLOCK ? len - b0 : CPU_RED_BLOCK, sq);
+    }
+    double s = 0.0;
+    for (int64_t b = 0; b < nb; b++)
+        s += part[b];
+    if (op == DDGAN_RED_MEAN)
+        s /= (double)len;
+    out[0] = (float)(accumulate ? (double)out[0] + s : s);
     return DDGAN_OK;
 }

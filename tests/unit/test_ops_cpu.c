@@ -490,6 +490,27 @@ static void run_mm(ddgan_backend *be, ddgan_dtype dt, int big_batch, double *out
     free(ha), free(hb), free(hc);
 }
 
+/* Inner reductions: per-(n, c) sums over H x W, and one sum of squares over
+ * more than one block (a gradient norm), accumulating. */
+static void run_red(ddgan_backend *be, ddgan_dtype dt, int whole, double *out, size_t *m)
+{
+    const size_t n = 8 * 64 * 400 + 3;
+    double *hx = rand_vals(n, 71), *ho = rand_vals(512, 72);
+    void *x = upload(be, dt, hx, n), *o = upload(be, dt, ho, 512);
+    if (whole) {
+        const int64_t shape[4] = {1, 1, 1, (int64_t)n};
+        OK(be->ops->compute->reduce(be, dt, DDGAN_RED_SUMSQ, shape, 0xFu, x, o, 1));
+        *m = 1;
+    } else {
+        const int64_t shape[4] = {8, 64, 20, 20};
+        OK(be->ops->compute->reduce(be, dt, DDGAN_RED_SUM, shape, 0xCu, x, o, 0));
+        *m = 512;
+    }
+    download(be, dt, o, out, *m);
+    be->ops->free(be, x), be->ops->free(be, o);
+    free(hx), free(ho);
+}
+
 static void test_norm_ew_threaded(void **state)
 {
     (void)state;
@@ -522,6 +543,16 @@ static void test_norm_ew_threaded(void **state)
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
         assert_memory_equal(got, ref32, m * sizeof(double));
+    }
+    for (int whole = 0; whole < 2; whole++) {
+        size_t m = 0;
+        run_red(cpu_be(), DDGAN_DT_F32, whole, got, &m);
+        run_red(ref_be(), DDGAN_DT_F64, whole, want, &m);
+        run_red(one->backend, DDGAN_DT_F32, whole, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    reduce %s: %.2e\n", whole ? "sumsq of 204803" : "8x64 sums over 20x20", e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
     }
     for (int big = 0; big < 2; big++) {
         size_t m = 0;
