@@ -497,7 +497,12 @@ def main():
         if p.returncode != 0:
             print(f"bench_torch: bench_train exited with {p.returncode}", file=sys.stderr)
 
-    import torch  # only for the version line
+    try:
+        import torch  # the version line; the children import it too
+    except ImportError:
+        print(f"bench_torch: PyTorch is not importable from {sys.executable}; run this script with the "
+              "Python that has PyTorch 1.13 (Debian: python3-torch, for the system python3)", file=sys.stderr)
+        return 2
     theirs = {}
     if not args.skip_torch:
         targs = argparse.Namespace(**vars(args))
