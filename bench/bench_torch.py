@@ -539,9 +539,11 @@ def main():
         for be in ("cpu", "ref"):
             o = ours.get((name, be))
             if o:
-                rows.append((f"libddgan {be}", o["train_it_per_s"], o["train_r1_it_per_s"], o["train_gflops"],
-                             o["sample_b1_img_per_s"], o["sample_b_img_per_s"], o["peak_rss_train_kib"],
-                             o["peak_rss_sample_kib"]))
+                def num(v):
+                    return float("nan") if v is None else v
+                rows.append((f"libddgan {be}", num(o["train_it_per_s"]), num(o["train_r1_it_per_s"]),
+                             num(o["train_gflops"]), num(o["sample_b1_img_per_s"]), num(o["sample_b_img_per_s"]),
+                             o["peak_rss_train_kib"], o["peak_rss_sample_kib"]))
         th = theirs.get(name)
         o = ours.get((name, "cpu")) or ours.get((name, "ref"))
         if th and "step_s" in th and "sample1_s" in th:
@@ -555,6 +557,8 @@ def main():
             print(f"| {name} | {r[0]} | {r[1]:.4g} | {r[2]:.4g} | {r[3]:.1f} | {pk} | {r[4]:.3g} | {r[5]:.3g} | "
                   f"{fmt_rss(r[6])} | {fmt_rss(r[7])} |")
         oc = ours.get((name, "cpu"))
+        if oc and not (oc.get("train_ok") and oc.get("sample_ok")):
+            oc = None  # a failed libddgan job: no ratios
         if oc and th and "step_s" in th and "sample1_s" in th:
             ratios.append((name, oc["train_it_per_s"] * th["step_s"], oc["train_r1_it_per_s"] * th["step_r1_s"],
                            oc["sample_b1_img_per_s"] * th["sample1_s"],

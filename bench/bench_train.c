@@ -517,6 +517,16 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* A JSON number, or null when not finite (a failed measurement). */
+static const char *jnum(char *buf, size_t cap, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, cap, "%.6g", v);
+    else
+        snprintf(buf, cap, "null");
+    return buf;
+}
+
 static void fmt_rss(char *buf, size_t cap, long kib)
 {
     if (kib < 0)
@@ -665,17 +675,21 @@ int main(int argc, char **argv)
             const double s1 = e2 ? NAN : 1.0 / sa_res.sample1_s, sb = e2 ? NAN : B / sa_res.sample_b_s;
             const double sgf = e2 ? NAN : 4.0 * B * m->g_gflop / sa_res.sample_b_s;
             if (o.json) {
+                char b[12][40];
                 printf("{\"type\":\"result\",\"config\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%d,"
                        "\"g_params\":%lld,\"d_params\":%lld,\"g_gflop_per_image\":%.6f,"
                        "\"d_gflop_per_image\":%.6f,\"train_ok\":%d,\"sample_ok\":%d,"
-                       "\"first_step_s\":%.6g,\"step_s\":%.6g,\"step_r1_s\":%.6g,\"steps_timed\":%d,"
-                       "\"train_it_per_s\":%.6g,\"train_r1_it_per_s\":%.6g,\"train_gflops\":%.6g,"
-                       "\"train_r1_gflops\":%.6g,\"peak_gflops\":%.6g,\"sample_b1_img_per_s\":%.6g,"
-                       "\"sample_b_img_per_s\":%.6g,\"sample_gflops\":%.6g,\"peak_rss_train_kib\":%ld,"
+                       "\"first_step_s\":%s,\"step_s\":%s,\"step_r1_s\":%s,\"steps_timed\":%d,"
+                       "\"train_it_per_s\":%s,\"train_r1_it_per_s\":%s,\"train_gflops\":%s,"
+                       "\"train_r1_gflops\":%s,\"peak_gflops\":%.6g,\"sample_b1_img_per_s\":%s,"
+                       "\"sample_b_img_per_s\":%s,\"sample_gflops\":%s,\"peak_rss_train_kib\":%ld,"
                        "\"peak_rss_sample_kib\":%ld}\n",
                        c->name, backend, m->threads, o.batch, m->g_params, m->d_params, m->g_gflop, m->d_gflop,
-                       !e1, !e2, tr_res.first_step_s, tr_res.step_s, tr_res.step_r1_s, tr_res.steps_timed, it,
-                       it_r1, gf, gf_r1, peak, s1, sb, sgf, rss_train, rss_sample);
+                       !e1, !e2, jnum(b[0], 40, e1 ? NAN : tr_res.first_step_s),
+                       jnum(b[1], 40, e1 ? NAN : tr_res.step_s), jnum(b[2], 40, e1 ? NAN : tr_res.step_r1_s),
+                       tr_res.steps_timed, jnum(b[3], 40, it), jnum(b[4], 40, it_r1), jnum(b[5], 40, gf),
+                       jnum(b[6], 40, gf_r1), peak, jnum(b[7], 40, s1), jnum(b[8], 40, sb), jnum(b[9], 40, sgf),
+                       e1 ? -1L : rss_train, e2 ? -1L : rss_sample);
             } else {
                 char r1[32], r2[32];
                 fmt_rss(r1, sizeof r1, e1 ? -1 : rss_train);
