@@ -63,10 +63,10 @@ for name in ddgan-t4 ddpm ddgan-t1; do
   [ $name = ddpm ] && steps=(--steps 200)
   [ -s "$cls" ] && [ ! -e "$out/$name/classifier.safetensors" ] && cp "$cls" "$out/$name/"
   echo "== $name: eval (n = $n)"
-  "$bin" eval --ckpt "$out/$name/checkpoint.safetensors" --n "$n" --backend "$backend" --json "${steps[@]}" \
+  "$bin" eval --ckpt "$out/$name/checkpoint.safetensors" --n "$n" --backend "$backend" --threads "$threads" --json "${steps[@]}" \
     > "$out/$name.json"
   [ -s "$cls" ] || cp "$out/$name/classifier.safetensors" "$cls"
-  "$bin" sample --ckpt "$out/$name/checkpoint.safetensors" --n 64 --seed 1 --backend "$backend" \
+  "$bin" sample --ckpt "$out/$name/checkpoint.safetensors" --n 64 --seed 1 --backend "$backend" --threads "$threads" \
     --out "$out/$name.png" "${steps[@]}" > /dev/null
 done
 

@@ -58,7 +58,7 @@ expect 0 "$BIN" --help
 expect 0 "$BIN" train --help
 
 # ---- a short toy25 run
-expect 0 "$BIN" train --preset toy25 --steps 400 --log_every 100 --exp run1 --quiet
+expect 0 "$BIN" train --preset toy25 --batch_size 64 --steps 400 --log_every 100 --exp run1 --quiet
 for f in checkpoint.safetensors log.jsonl samples.png; do
   [ -s "run1/$f" ] || fail "run1/$f missing"
 done
@@ -100,7 +100,7 @@ expect 0 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 300 --out s.png
 expect 2 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 5 --out s.png --steps 7
 
 # ---- Ctrl-C, then --resume: the same model as an uninterrupted run
-"$BIN" train --preset toy25 --steps 2500 --exp cut --quiet >/dev/null 2>err.txt &
+"$BIN" train --preset toy25 --batch_size 64 --steps 2500 --exp cut --quiet >/dev/null 2>err.txt &
 pid=$!
 for _ in $(seq 1 100); do [ -s cut/log.jsonl ] && break; sleep 0.05; done
 kill -INT $pid
@@ -115,7 +115,7 @@ elif [ $rc = 0 ]; then
 else
   fail "interrupted run exited $rc"
 fi
-expect 0 "$BIN" train --preset toy25 --steps 2500 --exp whole --quiet
+expect 0 "$BIN" train --preset toy25 --batch_size 64 --steps 2500 --exp whole --quiet
 "$BIN" sample --ckpt cut/checkpoint.safetensors --n 64 --out cut.npy >/dev/null
 "$BIN" sample --ckpt whole/checkpoint.safetensors --n 64 --out whole.npy >/dev/null
 cmp -s cut.npy whole.npy || fail "interrupted + resumed run differs from the uninterrupted one"
@@ -123,7 +123,7 @@ expect 0 "$BIN" train --exp cut --resume --steps 2500
 grep -q 'nothing to train' out.txt || fail "resume at the target step should do nothing"
 
 # ---- the DDPM baseline on the same data
-expect 0 "$BIN" train --preset toy25 --model ddpm --steps 200 --exp ddpm --quiet
+expect 0 "$BIN" train --preset toy25 --batch_size 64 --model ddpm --steps 200 --exp ddpm --quiet
 expect 0 "$BIN" sample --ckpt ddpm/checkpoint.safetensors --n 20 --out d.npy --steps 10
 grep -q '10 DDPM steps' out.txt || fail "DDPM sampling did not use 10 steps: $(cat out.txt)"
 
