@@ -7,3 +7,17 @@ if(DDGAN_SANITIZE)
   # sanitizer runtime symbols; the runtime comes with the executable.
   set(DDGAN_SANITIZER_ACTIVE ON)
 endif()
+
+# DDGAN_FUZZ=ON (clang only): libFuzzer targets in tests/fuzz. Everything is
+# compiled with coverage instrumentation (fuzzer-no-link) plus ASan and UBSan;
+# only the fuzz executables link libFuzzer's main.
+option(DDGAN_FUZZ "Build the libFuzzer targets (clang; implies address;undefined)" OFF)
+if(DDGAN_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "DDGAN_FUZZ=ON needs clang (libFuzzer)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+  set(DDGAN_SANITIZER_ACTIVE ON)
+endif()
