@@ -107,6 +107,7 @@ typedef struct ddgan_schedule *ddgan_schedule_t;           /**< diffusion coeffi
 typedef struct ddgan_generator *ddgan_generator_t;         /**< NCSN++ or toy generator */
 typedef struct ddgan_discriminator *ddgan_discriminator_t; /**< time-dependent discriminator */
 typedef struct ddgan_trainer *ddgan_trainer_t;             /**< optimizers, EMA, counters */
+typedef struct ddgan_dataset *ddgan_dataset_t;             /**< examples + loader position */
 
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                  */
@@ -505,6 +506,11 @@ DDGAN_API ddgan_status_t ddgan_generator_summary(ddgan_generator_t g, ddgan_mode
 DDGAN_API size_t ddgan_generator_num_tensors(ddgan_generator_t g);
 DDGAN_API ddgan_status_t ddgan_generator_tensor_info(ddgan_generator_t g, size_t index,
                                                      ddgan_tensor_info *out);
+/** The schedule the generator was trained with (num_timesteps, beta_min,
+ *  beta_max, use_geometric of its config; kind 0), so that a weights file
+ *  alone can be sampled: pass it to ddgan_schedule_create (a DDPM model's
+ *  caller sets kind = DDGAN_SCHEDULE_DDPM_LINEAR). */
+DDGAN_API ddgan_status_t ddgan_generator_schedule_config(ddgan_generator_t g, ddgan_schedule_config *out);
 /** Shape of one example: images C, H, W; 2-D toy data (2, 1, 1). nz receives the latent size. */
 DDGAN_API ddgan_status_t ddgan_generator_shape(ddgan_generator_t g, int *channels, int *height,
                                                int *width, int *nz);
@@ -645,6 +651,21 @@ DDGAN_API ddgan_status_t ddgan_trainer_save(ddgan_trainer_t tr, const char *path
 /** Restores a checkpoint into a trainer built with the same configs. On any
  *  error the trainer is left untouched. */
 DDGAN_API ddgan_status_t ddgan_trainer_load(ddgan_trainer_t tr, const char *path);
+/**
+ * Attaches a data loader (borrowed: it must outlive the trainer or be
+ * detached with ds = NULL). Checkpoints then hold its position (tensor
+ * "data.state", ddgan_dataset_get_state), and ddgan_trainer_load moves it
+ * back, so a resumed run sees exactly the batches of an uninterrupted one.
+ * A checkpoint without "data.state" leaves the loader where it is; one whose
+ * position does not fit the dataset (another size, seed or shuffle) is
+ * refused and nothing changes.
+ */
+DDGAN_API ddgan_status_t ddgan_trainer_attach_dataset(ddgan_trainer_t tr, ddgan_dataset_t ds);
+/** Sets a string stored in the __metadata__ of the checkpoints this trainer
+ *  writes (value NULL removes it; at most 16 keys). The format's own keys
+ *  (format, config, D_config, trainer_config, schedule, library) are refused.
+ *  Read it back with ddgan_file_metadata. */
+DDGAN_API ddgan_status_t ddgan_trainer_set_metadata(ddgan_trainer_t tr, const char *key, const char *value);
 /** A new caller-owned generator holding a copy of the current EMA weights
  *  (DDGAN_ERR_UNSUPPORTED when use_ema is off). */
 DDGAN_API ddgan_status_t ddgan_trainer_ema_generator(ddgan_generator_t *out, ddgan_trainer_t tr);
@@ -749,6 +770,10 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_load(ddgan_ddpm_trainer_t tr, const 
  *  (DDGAN_ERR_UNSUPPORTED when use_ema is off). */
 DDGAN_API ddgan_status_t ddgan_ddpm_trainer_ema_generator(ddgan_generator_t *out,
                                                           ddgan_ddpm_trainer_t tr);
+/** As ddgan_trainer_attach_dataset and ddgan_trainer_set_metadata. */
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_attach_dataset(ddgan_ddpm_trainer_t tr, ddgan_dataset_t ds);
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_set_metadata(ddgan_ddpm_trainer_t tr, const char *key,
+                                                         const char *value);
 
 /**
  * DDPM ancestral sampling with an eps-predicting generator (as trained
@@ -772,8 +797,7 @@ DDGAN_API ddgan_status_t ddgan_ddpm_sample(ddgan_generator_t g, ddgan_schedule_t
 /* Datasets and the data loader (docs/data.md)                              */
 /* ------------------------------------------------------------------------ */
 
-/** A dataset (a fixed list of examples) with its loader position. */
-typedef struct ddgan_dataset *ddgan_dataset_t;
+/* ddgan_dataset_t (a fixed list of examples with its loader position) is declared with the other handles. */
 
 /** Values of ddgan_dataset_config.kind. */
 typedef enum ddgan_dataset_kind {
@@ -863,6 +887,23 @@ DDGAN_API ddgan_status_t ddgan_dataset_set_position(ddgan_dataset_t ds, int64_t 
  */
 DDGAN_API ddgan_status_t ddgan_dataset_get_state(ddgan_dataset_t ds, int64_t *out, size_t n);
 DDGAN_API ddgan_status_t ddgan_dataset_set_state(ddgan_dataset_t ds, const int64_t *state, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Reads the string `key` of a safetensors file's __metadata__ (weights files:
+ * "config"; trainer checkpoints: "format", "config", "D_config",
+ * "trainer_config", ..., and the strings set with ddgan_trainer_set_metadata).
+ * *len (may be NULL) receives its length without the terminating NUL. With
+ * out NULL and cap 0 only the length is returned; otherwise cap must exceed
+ * the length (DDGAN_ERR_INVALID_ARGUMENT, *len set, when it does not). A file
+ * without the key is DDGAN_ERR_FORMAT; unreadable or malformed files as
+ * ddgan_generator_load.
+ */
+DDGAN_API ddgan_status_t ddgan_file_metadata(const char *path, const char *key, char *out, size_t cap,
+                                             size_t *len);
 
 #ifdef __cplusplus
 } /* extern "C" */

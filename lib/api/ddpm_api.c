@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/struct_io.h"
+#include "data/dataset.h"
 #include "train/ddpm.h"
 
 static const ddgan_ddpm_trainer_config g_ddpm_defaults = {
@@ -79,6 +80,7 @@ DDGAN_API void ddgan_ddpm_trainer_destroy(ddgan_ddpm_trainer_t tr)
         tr->ctx->live_children--;
     ddgan__free(tr->t);
     ddgan__free(tr->host_vec);
+    ddgan__ckpt_extras_free(&tr->extras);
     ddgan__free(tr);
 }
 
@@ -222,4 +224,21 @@ DDGAN_API ddgan_status_t ddgan_ddpm_sample(ddgan_generator_t g, ddgan_schedule_t
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: n = %zu samples are too many", fn, n);
     ddgan_status_t st = ddgan__ddpm_sample(g, s, n, num_steps, seed, out);
     return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
+}
+
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_attach_dataset(ddgan_ddpm_trainer_t tr, ddgan_dataset_t ds)
+{
+    static const char fn[] = "ddgan_ddpm_trainer_attach_dataset";
+    DDGAN_TRY(check(tr, fn));
+    if (ds)
+        DDGAN_TRY(ddgan__data_check(ds, fn));
+    tr->extras.ds = ds;
+    return DDGAN_OK;
+}
+
+DDGAN_API ddgan_status_t ddgan_ddpm_trainer_set_metadata(ddgan_ddpm_trainer_t tr, const char *key, const char *value)
+{
+    static const char fn[] = "ddgan_ddpm_trainer_set_metadata";
+    DDGAN_TRY(check(tr, fn));
+    return ddgan__ckpt_extras_set_metadata(&tr->extras, key, value, fn);
 }

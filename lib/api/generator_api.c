@@ -216,6 +216,21 @@ DDGAN_API ddgan_status_t ddgan_generator_shape(ddgan_generator_t g, int *channel
     return DDGAN_OK;
 }
 
+DDGAN_API ddgan_status_t ddgan_generator_schedule_config(ddgan_generator_t g, ddgan_schedule_config *out)
+{
+    static const char fn[] = "ddgan_generator_schedule_config";
+    DDGAN_TRY(check(g, fn));
+    if (!out)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    ddgan_schedule_config c;
+    DDGAN_TRY(ddgan_schedule_config_init(&c, sizeof c));
+    c.num_timesteps = g->cfg.num_timesteps;
+    c.beta_min = g->cfg.beta_min;
+    c.beta_max = g->cfg.beta_max;
+    c.use_geometric = g->cfg.use_geometric;
+    return ddgan__struct_write(out, &c, sizeof c, fn, "out");
+}
+
 /* ------------------------------------------------------------------------ */
 
 typedef struct run_args {

@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/struct_io.h"
+#include "data/dataset.h"
 #include "train/trainer.h"
 
 static const ddgan_trainer_config g_trainer_defaults = {
@@ -109,6 +110,7 @@ DDGAN_API void ddgan_trainer_destroy(ddgan_trainer_t tr)
     ddgan__free(tr->t_d);
     ddgan__free(tr->t_g);
     ddgan__free(tr->host_vec);
+    ddgan__ckpt_extras_free(&tr->extras);
     ddgan__free(tr);
 }
 
@@ -278,6 +280,23 @@ DDGAN_API ddgan_status_t ddgan_trainer_load(ddgan_trainer_t tr, const char *path
 {
     DDGAN_TRY(check(tr, "ddgan_trainer_load"));
     return ddgan__trainer_load(tr, path);
+}
+
+DDGAN_API ddgan_status_t ddgan_trainer_attach_dataset(ddgan_trainer_t tr, ddgan_dataset_t ds)
+{
+    static const char fn[] = "ddgan_trainer_attach_dataset";
+    DDGAN_TRY(check(tr, fn));
+    if (ds)
+        DDGAN_TRY(ddgan__data_check(ds, fn));
+    tr->extras.ds = ds;
+    return DDGAN_OK;
+}
+
+DDGAN_API ddgan_status_t ddgan_trainer_set_metadata(ddgan_trainer_t tr, const char *key, const char *value)
+{
+    static const char fn[] = "ddgan_trainer_set_metadata";
+    DDGAN_TRY(check(tr, fn));
+    return ddgan__ckpt_extras_set_metadata(&tr->extras, key, value, fn);
 }
 
 DDGAN_API ddgan_status_t ddgan_trainer_ema_generator(ddgan_generator_t *out, ddgan_trainer_t tr)

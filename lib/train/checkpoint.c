@@ -171,6 +171,8 @@ ddgan_status_t ddgan__trainer_save(struct ddgan_trainer *tr, const char *path)
     if (st == DDGAN_OK)
         st = ddgan__st_writer_add_metadata(w, "library", "libddgan " DDGAN_VERSION_STRING);
     if (st == DDGAN_OK)
+        st = ddgan__ckpt_extras_write(&tr->extras, w);
+    if (st == DDGAN_OK)
         st = ddgan__st_writer_write(w, path);
     ddgan__st_writer_destroy(w);
     ddgan__free(tcfg);
@@ -243,7 +245,14 @@ ddgan_status_t ddgan__trainer_load(struct ddgan_trainer *tr, const char *path)
     if (st == DDGAN_OK && (s.counters[0] < 0 || s.counters[1] < 0 || s.counters[2] < 0 ||
                            s.counters[3] < 0 || (s.counters[4] != 0 && s.counters[4] != 1)))
         st = DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: invalid counters", fn, path);
+    ddgan_ckpt_data_state data = {0}, old_data = {0};
+    if (st == DDGAN_OK)
+        st = ddgan__ckpt_extras_read(&tr->extras, f, &data, fn);
     ddgan__st_close(f);
+    /* the loader moves last among the checks: its set_state validates the
+     * position against the dataset and is undone if a copy below fails */
+    if (st == DDGAN_OK)
+        st = ddgan__ckpt_extras_apply(&tr->extras, &data, &old_data, fn);
     if (st != DDGAN_OK) {
         snapshot_free(&s);
         return st;
@@ -270,6 +279,8 @@ ddgan_status_t ddgan__trainer_load(struct ddgan_trainer *tr, const char *path)
         tr->adam_step_d = s.counters[2];
         tr->skipped = s.counters[3];
         tr->ema_ready = (int)s.counters[4] && tr->cfg.use_ema;
+    } else {
+        ddgan__ckpt_extras_undo(&tr->extras, &old_data);
     }
     snapshot_free(&s);
     return st;

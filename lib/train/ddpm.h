@@ -9,6 +9,7 @@
 #define DDGAN_TRAIN_DDPM_H
 
 #include "diffusion/schedule.h"
+#include "train/ckpt_extras.h"
 #include "train/netops.h"
 
 #define DDGAN_MAGIC_DDPM_TRAINER 0x50474444u /* "DDGP" */
@@ -38,6 +39,7 @@ struct ddgan_ddpm_trainer {
     float *host_vec;   /* host scratch [2 * batch_size] */
     int c, h, w, nz;   /* one example; the latent size */
     double data_scale; /* ToyMLP: data units per diffusion unit; 1 for images */
+    ddgan_ckpt_extras extras; /* attached loader, caller metadata (checkpoints) */
 };
 
 /* Whether g and s can be trained / sampled as DDPM (same context, DDPM

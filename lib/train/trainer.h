@@ -4,6 +4,7 @@
 #define DDGAN_TRAIN_TRAINER_H
 
 #include "diffusion/schedule.h"
+#include "train/ckpt_extras.h"
 #include "train/netops.h"
 
 #define DDGAN_MAGIC_TRAINER 0x54474444u /* "DDGT" */
@@ -35,6 +36,7 @@ struct ddgan_trainer {
     /* example shape */
     int c, h, w, nz;
     double data_scale; /* toy data: data units per diffusion unit */
+    ddgan_ckpt_extras extras; /* attached loader, caller metadata (checkpoints) */
 };
 
 /* One iteration; draws may be NULL. */
