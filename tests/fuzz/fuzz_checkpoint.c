@@ -17,6 +17,7 @@ static ddgan_generator_t g_gen;
 static ddgan_discriminator_t g_disc;
 static ddgan_schedule_t g_sched;
 static ddgan_trainer_t g_tr;
+static ddgan_dataset_t g_ds;
 
 static const char k_gen[] = "{\"cls\": \"ToyMLP\", \"hidden_dim\": 8, \"n_hidden\": 1, \"nz\": 2, "
                             "\"t_emb_dim\": 4, \"num_timesteps\": 2}";
@@ -45,6 +46,14 @@ static void setup(void)
     tc.use_ema = 1;
     tc.lazy_reg = 2;
     FZ_ASSERT(ddgan_trainer_create(&g_tr, g_gen, g_disc, g_sched, &tc) == DDGAN_OK, "trainer");
+    /* an attached loader: checkpoints carry "data.state", and loading checks it */
+    ddgan_dataset_config dc;
+    ddgan_dataset_config_init(&dc, sizeof dc);
+    dc.kind = DDGAN_DATASET_GRID25;
+    dc.num_examples = 64;
+    FZ_ASSERT(ddgan_dataset_open(&g_ds, &dc) == DDGAN_OK, "dataset");
+    FZ_ASSERT(ddgan_trainer_attach_dataset(g_tr, g_ds) == DDGAN_OK, "attach dataset");
+    FZ_ASSERT(ddgan_trainer_set_metadata(g_tr, "note", "fuzz seed") == DDGAN_OK, "metadata");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +61,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     const char *path = fz_write_input(data, size, ".safetensors");
     static const float x0[8] = {0.5f, -0.25f, 1.0f, 2.0f, -1.5f, 0.0f, 0.75f, -2.0f};
+
+    /* caller metadata as ddgan_file_metadata reads it: length query, then the value */
+    size_t len = 0;
+    ddgan_status_t mst = ddgan_file_metadata(path, "note", NULL, 0, &len);
+    fz_check_failure(mst, "file_metadata(length)");
+    if (mst == DDGAN_OK && len < 4096) {
+        char buf[4096];
+        size_t len2 = 0;
+        FZ_ASSERT(ddgan_file_metadata(path, "note", buf, len + 1, &len2) == DDGAN_OK && len2 == len &&
+                      buf[len] == '\0',
+                  "file_metadata(value)");
+    }
 
     const int64_t before = ddgan_trainer_global_step(g_tr);
     ddgan_status_t st = ddgan_trainer_load(g_tr, path);

@@ -585,6 +585,40 @@ static void r_dataset(void)
     BAD(ddgan_dataset_set_state(g_ds, st, DDGAN_DATASET_STATE_LEN), "99");
 }
 
+static void r_extras(void)
+{
+    STRUCT_OUT(ddgan_schedule_config, ddgan_schedule_config_init, ddgan_generator_schedule_config(R.g, p));
+    ddgan_schedule_config sc;
+    ddgan_schedule_config_init(&sc, sizeof sc);
+    BAD(ddgan_generator_schedule_config(NULL, &sc), "generator");
+    BAD(ddgan_generator_schedule_config(WRONG(ddgan_generator_t), &sc), "generator");
+    BAD(ddgan_generator_schedule_config(R.g, NULL), "out");
+    BAD(ddgan_trainer_attach_dataset(NULL, g_ds), "trainer");
+    BAD(ddgan_trainer_attach_dataset(WRONG(ddgan_trainer_t), g_ds), "trainer");
+    BAD(ddgan_trainer_attach_dataset(R.tr, WRONG(ddgan_dataset_t)), "dataset");
+    OK(ddgan_trainer_attach_dataset(R.tr, NULL));
+    BAD(ddgan_trainer_set_metadata(NULL, "k", "v"), "trainer");
+    BAD(ddgan_trainer_set_metadata(R.tr, NULL, "v"), "key");
+    BAD(ddgan_trainer_set_metadata(R.tr, "format", "v"), "format");
+    BAD(ddgan_ddpm_trainer_attach_dataset(NULL, g_ds), "trainer");
+    BAD(ddgan_ddpm_trainer_attach_dataset(WRONG(ddgan_ddpm_trainer_t), g_ds), "trainer");
+    BAD(ddgan_ddpm_trainer_attach_dataset(g_ddpm, WRONG(ddgan_dataset_t)), "dataset");
+    OK(ddgan_ddpm_trainer_attach_dataset(g_ddpm, NULL));
+    BAD(ddgan_ddpm_trainer_set_metadata(NULL, "k", "v"), "trainer");
+    BAD(ddgan_ddpm_trainer_set_metadata(g_ddpm, NULL, "v"), "key");
+    BAD(ddgan_ddpm_trainer_set_metadata(g_ddpm, "config", "v"), "config");
+    char buf[8];
+    size_t len = 0;
+    BAD(ddgan_file_metadata(NULL, "config", buf, sizeof buf, &len), "path");
+    BAD(ddgan_file_metadata(g_gen, NULL, buf, sizeof buf, &len), "key");
+    BAD(ddgan_file_metadata(g_gen, "config", NULL, 5, &len), "out");
+    BAD(ddgan_file_metadata(g_gen, "config", buf, sizeof buf, &len), "cap");
+    T(len > sizeof buf); /* the length is reported for the retry */
+    S(ddgan_file_metadata(g_gen, "no_such_key", buf, sizeof buf, &len), DDGAN_ERR_FORMAT, "no_such_key");
+    S(ddgan_file_metadata("/nonexistent/f.safetensors", "config", buf, sizeof buf, &len), DDGAN_ERR_IO,
+      "/nonexistent/f.safetensors");
+}
+
 /* ------------------------------------------------------------------------ */
 /* The table: one row per public function (several may share a routine)   */
 
@@ -648,6 +682,9 @@ static const row k_table[] = {
     {"ddgan_dataset_get", r_dataset}, {"ddgan_dataset_next_batch", r_dataset},
     {"ddgan_dataset_get_position", r_dataset}, {"ddgan_dataset_set_position", r_dataset},
     {"ddgan_dataset_get_state", r_dataset}, {"ddgan_dataset_set_state", r_dataset},
+    {"ddgan_generator_schedule_config", r_extras}, {"ddgan_trainer_attach_dataset", r_extras},
+    {"ddgan_trainer_set_metadata", r_extras}, {"ddgan_ddpm_trainer_attach_dataset", r_extras},
+    {"ddgan_ddpm_trainer_set_metadata", r_extras}, {"ddgan_file_metadata", r_extras},
 };
 #define N_ROWS (sizeof k_table / sizeof k_table[0])
 
