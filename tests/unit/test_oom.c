@@ -8,7 +8,9 @@
  * the same numbers.
  *
  * Operations: create (context .. trainer), trainer load, generator load,
- * step, save, sample, DDPM trainer create + step, dataset open.
+ * step, save, sample, DDPM trainer create + step, dataset open, a tiny
+ * NCSN++ create + sample, and checkpoint extras (attached loader, caller
+ * metadata: save, load, ddgan_file_metadata).
  * CI runs a sample of the n (the first ones, the last ones and an even
  * spread); DDGAN_FULL_SWEEP=1 runs every n. */
 #include <dirent.h>
@@ -99,6 +101,7 @@ typedef struct fixture {
     char idx[4200];
     uint64_t hash;
     float sample_ref[2 * 5];
+    ddgan_dataset_t ds;
 } fixture;
 
 typedef struct scenario {
@@ -300,6 +303,47 @@ static void after_ncsnpp(fixture *f, ddgan_status_t st)
     assert_int_equal(op_ncsnpp(f), DDGAN_OK);
 }
 
+/* checkpoint extras: an attached loader ("data.state") and caller metadata,
+ * saved, loaded back, and the metadata read with ddgan_file_metadata */
+static void extras_setup(fixture *f)
+{
+    rig_setup(f);
+    ddgan_dataset_config dc;
+    ddgan_dataset_config_init(&dc, sizeof dc);
+    dc.kind = DDGAN_DATASET_GRID25;
+    dc.num_examples = 64;
+    assert_int_equal(ddgan_dataset_open(&f->ds, &dc), DDGAN_OK);
+    assert_int_equal(ddgan_trainer_attach_dataset(f->rig.tr, f->ds), DDGAN_OK);
+    assert_int_equal(ddgan_trainer_set_metadata(f->rig.tr, "note", "oom"), DDGAN_OK);
+}
+static ddgan_status_t op_extras(fixture *f)
+{
+    float x[2 * TR_BATCH];
+    ddgan_status_t st = ddgan_dataset_next_batch(f->ds, TR_BATCH, x, NULL);
+    if (st == DDGAN_OK)
+        st = ddgan_trainer_save(f->rig.tr, f->out);
+    if (st == DDGAN_OK)
+        st = ddgan_trainer_load(f->rig.tr, f->out);
+    char note[16];
+    if (st == DDGAN_OK)
+        st = ddgan_file_metadata(f->out, "note", note, sizeof note, NULL);
+    if (st == DDGAN_OK)
+        assert_string_equal(note, "oom");
+    return st;
+}
+static void after_extras(fixture *f, ddgan_status_t st)
+{
+    (void)st;
+    assert_int_equal(op_extras(f), DDGAN_OK);
+}
+static void extras_teardown(fixture *f)
+{
+    rig_teardown(f);
+    ddgan_dataset_destroy(f->ds);
+    f->ds = NULL;
+    remove(f->out);
+}
+
 static const scenario k_scenarios[] = {
     {"create", DDGAN_OK, nothing, op_create, after_create, rig_teardown},
     {"trainer_load", DDGAN_OK, load_setup, op_load, after_load, rig_teardown},
@@ -310,6 +354,7 @@ static const scenario k_scenarios[] = {
     {"ddpm_create_step", DDGAN_OK, rig_setup, op_ddpm, after_ddpm, rig_teardown},
     {"dataset_open", DDGAN_OK, nothing, op_dataset, after_dataset, nothing},
     {"ncsnpp_create_sample", DDGAN_OK, rig_setup, op_ncsnpp, after_ncsnpp, rig_teardown},
+    {"checkpoint_extras", DDGAN_ERR_IO, extras_setup, op_extras, after_extras, extras_teardown},
 };
 
 /* ------------------------------------------------------------------------ */
@@ -399,6 +444,7 @@ static void test_sample(void **state) { (void)state; run_scenario(&k_scenarios[5
 static void test_ddpm(void **state) { (void)state; run_scenario(&k_scenarios[6]); }
 static void test_dataset(void **state) { (void)state; run_scenario(&k_scenarios[7]); }
 static void test_ncsnpp(void **state) { (void)state; run_scenario(&k_scenarios[8]); }
+static void test_extras(void **state) { (void)state; run_scenario(&k_scenarios[9]); }
 
 /* The sweep itself must be able to fail: a library that swallowed a failed
  * allocation (returned OK) or leaked would be caught. Check the checker on
@@ -452,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_ddpm),
         cmocka_unit_test(test_dataset),
         cmocka_unit_test(test_ncsnpp),
+        cmocka_unit_test(test_extras),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
