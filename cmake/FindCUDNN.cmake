@@ -8,7 +8,8 @@ endif()
 list(APPEND _cudnn_hints /usr/local/cuda)
 find_path(CUDNN_INCLUDE_DIR NAMES cudnn_version.h cudnn.h HINTS ${_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
   PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY NAMES cudnn HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR}
+# libcudnn.so.9: pip wheels (nvidia-cudnn-cu12, as PyTorch installs) ship no unversioned symlink
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_cudnn_hints} ${CUDAToolkit_LIBRARY_DIR}
   PATH_SUFFIXES lib64 lib)
 if(CUDNN_INCLUDE_DIR AND EXISTS "${CUDNN_INCLUDE_DIR}/cudnn_version.h")
   file(STRINGS "${CUDNN_INCLUDE_DIR}/cudnn_version.h" _cudnn_v REGEX "#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ")

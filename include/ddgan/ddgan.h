@@ -905,6 +905,231 @@ DDGAN_API ddgan_status_t ddgan_dataset_set_state(ddgan_dataset_t ds, const int64
 DDGAN_API ddgan_status_t ddgan_file_metadata(const char *path, const char *key, char *out, size_t cap,
                                              size_t *len);
 
+/* ------------------------------------------------------------------------ */
+/* Evaluation (docs/eval.md)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Metrics of the paper's experiments: the 2-D mixtures (VEEGAN / PacGAN
+ * protocol), a digit classifier trained with this library, StackedMNIST mode
+ * counting, the Frechet distance and improved precision / recall in the
+ * classifier's feature space, and sampling speed. Everything runs on the host
+ * in float64 except the classifier, which runs on the context's backend.
+ */
+
+/** Values of the `mixture` argument of ddgan_eval_toy. */
+typedef enum ddgan_toy_mixture {
+    DDGAN_TOY_GRID25 = 0, /**< 25 modes (a, b), a, b in {-4,-2,0,2,4}; sigma 0.05 */
+    DDGAN_TOY_RING8 = 1   /**< 8 modes (cos 2 pi k/8, sin 2 pi k/8) (radius 1); sigma 0.01 */
+} ddgan_toy_mixture;
+
+/** Most modes a 2-D mixture has (the size of ddgan_toy_metrics.mode_counts). */
+#define DDGAN_TOY_MAX_MODES 32
+
+/** Result of ddgan_eval_toy. */
+typedef struct ddgan_toy_metrics {
+    uint32_t struct_size;
+    int num_modes;        /**< modes of the mixture: 25 or 8 */
+    int modes;            /**< covered modes: nearest mode of at least one high-quality sample */
+    double hq_fraction;   /**< high-quality samples / samples, in [0, 1] */
+    double reverse_kl;    /**< KL(p || uniform) in nats, p = nearest-mode histogram of the
+                               high-quality samples; ln(num_modes) for a collapse onto one mode;
+                               NaN when there is no high-quality sample */
+    int64_t num_samples;  /**< n */
+    int64_t num_hq;       /**< high-quality samples */
+    int64_t mode_counts[DDGAN_TOY_MAX_MODES]; /**< high-quality samples per mode (num_modes used) */
+} ddgan_toy_metrics;
+
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
+DDGAN_API ddgan_status_t ddgan_toy_metrics_init(ddgan_toy_metrics *m, size_t struct_size);
+
+/**
+ * Scores n >= 1 2-D samples [n, 2] in data units (what ddgan_sample returns
+ * for a ToyMLP generator, i.e. after data_scale) against `mixture`: a sample
+ * is high quality when its distance to the nearest mode is at most 3 sigma.
+ * Non-finite samples count as samples that are not high quality.
+ */
+DDGAN_API ddgan_status_t ddgan_eval_toy(const float *samples, size_t n, int mixture,
+                                        ddgan_toy_metrics *out);
+
+/* ---- Frechet distance and precision / recall ---------------------------- */
+
+/**
+ * Mean mu [dim] and covariance sigma [dim, dim] (unbiased, divided by n - 1)
+ * of n >= 2 feature rows [n, dim], accumulated in float64.
+ */
+DDGAN_API ddgan_status_t ddgan_feature_stats(const float *features, size_t n, size_t dim, double *mu,
+                                             double *sigma);
+
+/**
+ * Frechet distance between N(mu1, sigma1) and N(mu2, sigma2):
+ *   |mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr sqrt(sigma1 sigma2),
+ * with tr sqrt(sigma1 sigma2) = sum_i sqrt(lambda_i(sqrt(sigma1) sigma2 sqrt(sigma1)))
+ * from two symmetric eigendecompositions (docs/eval.md). Covariances must be
+ * symmetric positive semi-definite (tiny negative eigenvalues from rounding
+ * are clamped to 0); 1 <= dim <= 1024 (O(dim^3)). *out >= 0.
+ */
+DDGAN_API ddgan_status_t ddgan_frechet_distance(const double *mu1, const double *sigma1,
+                                                const double *mu2, const double *sigma2, size_t dim,
+                                                double *out);
+
+/** ddgan_feature_stats of both sets, then ddgan_frechet_distance. */
+DDGAN_API ddgan_status_t ddgan_frechet_distance_features(const float *real, size_t n_real,
+                                                         const float *fake, size_t n_fake, size_t dim,
+                                                         double *out);
+
+/**
+ * Improved precision and recall (Kynkaenniemi et al. 2019) of feature sets
+ * real [n_real, dim] and fake [n_fake, dim]: the manifold of a set is the
+ * union of balls around its points, each with the radius of the distance to
+ * its k-th nearest other point of the same set. precision = fraction of fake
+ * points inside the real manifold, recall = fraction of real points inside
+ * the fake manifold. 1 <= k <= 64 (the paper: 3); both sets need more than k points.
+ * Either output may be NULL. Cost O((n_real + n_fake)^2 dim).
+ */
+DDGAN_API ddgan_status_t ddgan_precision_recall(const float *real, size_t n_real, const float *fake,
+                                                size_t n_fake, size_t dim, int k, double *precision,
+                                                double *recall);
+
+/* ---- digit classifier ---------------------------------------------------- */
+
+/** A small CNN classifying 32 x 32 digits (MNIST padded 28 -> 32, in [-1, 1]). */
+typedef struct ddgan_classifier *ddgan_classifier_t;
+
+/** Number of classes and input size of the classifier. */
+#define DDGAN_CLASSIFIER_CLASSES 10
+#define DDGAN_CLASSIFIER_SIZE 32
+
+/** Training configuration of ddgan_classifier_train. */
+typedef struct ddgan_classifier_config {
+    uint32_t struct_size;
+    int epochs;        /**< passes over the training set. Default 6 */
+    int batch_size;    /**< default 64 */
+    float lr;          /**< Adam learning rate (cosine-annealed to 0 over training). Default 3e-3 */
+    float beta1;       /**< 0.9 */
+    float beta2;       /**< 0.999 */
+    float adam_eps;    /**< 1e-8 */
+    int max_shift;     /**< augmentation: random translation by up to this many pixels. Default 2 */
+    uint64_t seed;     /**< initialisation, order and augmentation. Default 0 */
+    int width;         /**< channels of the first conv (then 2x, 4x). Default 32 */
+    int hidden;        /**< width of the penultimate (feature) layer. Default 128 */
+} ddgan_classifier_config;
+
+/** Fills the defaults above; struct_size = sizeof(ddgan_classifier_config) of the caller. */
+DDGAN_API ddgan_status_t ddgan_classifier_config_init(ddgan_classifier_config *cfg, size_t struct_size);
+
+/**
+ * Trains a classifier on n examples: images [n, 1, 32, 32] in [-1, 1] (as
+ * ddgan_dataset_open serves MNIST with pad = 2), labels [n] in 0..9. Runs on
+ * ctx's backend ("cpu" is much faster than "ref"); progress is logged at
+ * DDGAN_LOG_INFO. cfg may be NULL (defaults). The result depends only on the
+ * inputs, cfg and the backend (and, for "cpu", its thread count).
+ */
+DDGAN_API ddgan_status_t ddgan_classifier_train(ddgan_classifier_t *out, ddgan_context_t ctx,
+                                                const float *images, const int64_t *labels, size_t n,
+                                                const ddgan_classifier_config *cfg);
+/** Loads a classifier saved by ddgan_classifier_save (safetensors, config JSON in
+ *  __metadata__["config"], "format": "ddgan-classifier/1"). */
+DDGAN_API ddgan_status_t ddgan_classifier_load(ddgan_classifier_t *out, ddgan_context_t ctx,
+                                               const char *path);
+/** Saves the weights atomically. */
+DDGAN_API ddgan_status_t ddgan_classifier_save(ddgan_classifier_t c, const char *path);
+/** NULL is a no-op. */
+DDGAN_API void ddgan_classifier_destroy(ddgan_classifier_t c);
+/** Length of the feature vector of one image channel (the hidden width; 0 for an invalid handle). */
+DDGAN_API size_t ddgan_classifier_feature_dim(ddgan_classifier_t c);
+/** The config JSON (owned by the handle; NULL for an invalid handle). */
+DDGAN_API const char *ddgan_classifier_config_json(ddgan_classifier_t c);
+
+/**
+ * Classifies every channel of n images [n, channels, 32, 32] in [-1, 1] as
+ * a digit: labels [n * channels] (label of channel c of image i at
+ * i * channels + c); probs [n * channels, 10] softmax probabilities (may be
+ * NULL; labels may be NULL too).
+ */
+DDGAN_API ddgan_status_t ddgan_classifier_predict(ddgan_classifier_t c, const float *images, size_t n,
+                                                  int channels, int64_t *labels, float *probs);
+/**
+ * Penultimate-layer features: features [n, channels * feature_dim], the
+ * features of channel 0, then of channel 1, ... of each image.
+ */
+DDGAN_API ddgan_status_t ddgan_classifier_features(ddgan_classifier_t c, const float *images, size_t n,
+                                                   int channels, float *features);
+/** Fraction of n single-channel images whose predicted label equals labels[i]. */
+DDGAN_API ddgan_status_t ddgan_classifier_accuracy(ddgan_classifier_t c, const float *images,
+                                                   const int64_t *labels, size_t n, double *accuracy);
+
+/* ---- StackedMNIST --------------------------------------------------------- */
+
+/** StackedMNIST mode statistics (1000 modes 100 a + 10 b + c). */
+typedef struct ddgan_stacked_metrics {
+    uint32_t struct_size;
+    int modes;           /**< labels seen at least once, of 1000 */
+    double kl;           /**< KL(p || uniform) = sum_m p_m ln(1000 p_m), nats */
+    int64_t num_samples;
+} ddgan_stacked_metrics;
+
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
+DDGAN_API ddgan_status_t ddgan_stacked_metrics_init(ddgan_stacked_metrics *m, size_t struct_size);
+
+/** Mode statistics of n >= 1 labels in 0..999 (e.g. a dataset's true labels). */
+DDGAN_API ddgan_status_t ddgan_stacked_metrics_from_labels(const int64_t *labels, size_t n,
+                                                           ddgan_stacked_metrics *out);
+
+/**
+ * Classifies each channel of n StackedMNIST images [n, 3, 32, 32] and scores
+ * the labels 100 a + 10 b + c (a = channel 0). labels (may be NULL) receives
+ * them [n]. The paper's protocol uses n = 26,000; uniform data then gives
+ * KL ~ 0.019 (finite-sample floor, (1000 - 1) / (2 n)).
+ */
+DDGAN_API ddgan_status_t ddgan_eval_stacked(ddgan_classifier_t c, const float *images, size_t n,
+                                            ddgan_stacked_metrics *out, int64_t *labels);
+
+/**
+ * The same for real data: the first n examples (source order) of a dataset
+ * of 3 x 32 x 32 images (StackedMNIST opened with pad = 2).
+ */
+DDGAN_API ddgan_status_t ddgan_eval_stacked_dataset(ddgan_classifier_t c, ddgan_dataset_t ds, size_t n,
+                                                    ddgan_stacked_metrics *out);
+
+/* ---- image quality -------------------------------------------------------- */
+
+/** Result of ddgan_eval_images. */
+typedef struct ddgan_image_metrics {
+    uint32_t struct_size;
+    double frechet;     /**< Frechet distance of the classifier features */
+    double precision;   /**< improved precision (k = 3) */
+    double recall;      /**< improved recall (k = 3) */
+    size_t feature_dim; /**< channels * ddgan_classifier_feature_dim */
+} ddgan_image_metrics;
+
+/** Zeroes a result struct and sets struct_size (= sizeof of the caller's struct). */
+DDGAN_API ddgan_status_t ddgan_image_metrics_init(ddgan_image_metrics *m, size_t struct_size);
+
+/**
+ * Frechet distance and precision / recall (k = 3) between real [n_real,
+ * channels, 32, 32] and fake [n_fake, channels, 32, 32] images in the
+ * classifier's feature space (ddgan_classifier_features). Real against other
+ * real images gives the floor of each number at that sample size.
+ */
+DDGAN_API ddgan_status_t ddgan_eval_images(ddgan_classifier_t c, const float *real, size_t n_real,
+                                           const float *fake, size_t n_fake, int channels,
+                                           ddgan_image_metrics *out);
+
+/* ---- sampling speed ------------------------------------------------------- */
+
+/**
+ * Wall-clock seconds per image of sampling n images with generator g:
+ * num_steps = 0 times ddgan_sample (s a DDGAN schedule, T = its steps);
+ * num_steps >= 1 times ddgan_ddpm_sample with that many steps (s a DDPM
+ * schedule). One untimed run of the same n first (memory planning, caches),
+ * then `repeats` >= 1 timed runs; *sec_per_image is the fastest run / n.
+ * The same g, backend and n for both calls make the two numbers comparable.
+ */
+DDGAN_API ddgan_status_t ddgan_time_sampling(ddgan_generator_t g, ddgan_schedule_t s, size_t n,
+                                             int num_steps, int repeats, uint64_t seed,
+                                             double *sec_per_image);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -75,6 +75,19 @@ expect 0 "$BIN" info run1/checkpoint.safetensors
 grep -q 'global step    400' out.txt || fail "info does not show step 400"
 grep -q '24482 parameters' out.txt || fail "info does not show the G parameter count"
 
+# ---- eval of the 2-D model: the table, JSON keys, the real-data floor
+expect 0 "$BIN" eval --ckpt run1/checkpoint.safetensors --n 500
+grep -q 'real data (floor): *modes 25/25' out.txt || fail "eval: no 25/25 floor: $(cat out.txt)"
+expect 0 "$BIN" eval --ckpt run1/checkpoint.safetensors --n 500 --json
+for k in modes hq_fraction reverse_kl sec_per_image floor; do
+  grep -q "\"$k\": " out.txt || fail "eval --json lacks $k: $(cat out.txt)"
+done
+[ "$(wc -l < out.txt)" = 1 ] || fail "eval --json printed more than one line"
+expect 2 "$BIN" eval
+expect 2 "$BIN" eval --ckpt run1/checkpoint.safetensors --n 3
+expect 1 "$BIN" eval --ckpt "$WORK/missing.safetensors"
+expect 2 "$BIN" eval --ckpt run1/checkpoint.safetensors --dataset cifar10
+
 # ---- sampling: .npy header and shape, determinism, scatter PNG
 expect 0 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 50 --out s1.npy --seed 5
 expect 0 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 50 --out s2.npy --seed 5

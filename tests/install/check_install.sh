@@ -27,6 +27,21 @@ echo "== imported symbols: no exit/abort/assert"
 bad=$(nm -D --undefined-only "$lib" | awk '{print $2}' | sed 's/@.*//' | grep -xE 'exit|_exit|_Exit|abort|__assert_fail|quick_exit' || true)
 if [ -n "$bad" ]; then echo "FAIL: the library imports $bad"; exit 1; fi
 
+echo "== plug-ins: installed next to the library, exporting only their entry point; the core links no CUDA/oneDNN"
+for plugin in "$libdir"/ddgan/libddgan-backend-*.so; do
+  [ -e "$plugin" ] || continue
+  exported=$(nm -D --defined-only "$plugin" | awk '{print $3}' | grep -v '^$' | sort -u)
+  bad=$(echo "$exported" | grep -vxE 'ddgan_backend_plugin_entry|DDGAN_[A-Z0-9_]*' || true)
+  if [ -n "$bad" ]; then echo "FAIL: $(basename "$plugin") exports more than its entry point:"; echo "$bad"; exit 1; fi
+  echo "   $(basename "$plugin"): ddgan_backend_plugin_entry only"
+done
+bad=$(readelf -d "$lib" | grep NEEDED | grep -iE 'cuda|cudnn|cublas|dnnl|openblas' || true)
+if [ -n "$bad" ]; then echo "FAIL: the core library links $bad"; exit 1; fi
+for tool in ddgan; do
+  [ -x "$prefix/bin/$tool" ] || { echo "FAIL: $tool not installed"; exit 1; }
+done
+"$prefix/bin/ddgan" backends >/dev/null || { echo "FAIL: the installed ddgan tool does not run"; exit 1; }
+
 echo "== the public header is pedantic C99 and C++"
 echo '#include <ddgan/ddgan.h>
 int main(void) { return ddgan_version_number() == DDGAN_VERSION_NUMBER ? 0 : 1; }' > "$scratch/c99.c"

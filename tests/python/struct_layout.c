@@ -190,5 +190,41 @@ int main(void)
     F(ddgan_dataset_config, num_examples);
     F(ddgan_dataset_config, radius);
     F(ddgan_dataset_config, sigma);
+
+    S(ddgan_toy_metrics);
+    F(ddgan_toy_metrics, struct_size);
+    F(ddgan_toy_metrics, num_modes);
+    F(ddgan_toy_metrics, modes);
+    F(ddgan_toy_metrics, hq_fraction);
+    F(ddgan_toy_metrics, reverse_kl);
+    F(ddgan_toy_metrics, num_samples);
+    F(ddgan_toy_metrics, num_hq);
+    F(ddgan_toy_metrics, mode_counts);
+
+    S(ddgan_classifier_config);
+    F(ddgan_classifier_config, struct_size);
+    F(ddgan_classifier_config, epochs);
+    F(ddgan_classifier_config, batch_size);
+    F(ddgan_classifier_config, lr);
+    F(ddgan_classifier_config, beta1);
+    F(ddgan_classifier_config, beta2);
+    F(ddgan_classifier_config, adam_eps);
+    F(ddgan_classifier_config, max_shift);
+    F(ddgan_classifier_config, seed);
+    F(ddgan_classifier_config, width);
+    F(ddgan_classifier_config, hidden);
+
+    S(ddgan_stacked_metrics);
+    F(ddgan_stacked_metrics, struct_size);
+    F(ddgan_stacked_metrics, modes);
+    F(ddgan_stacked_metrics, kl);
+    F(ddgan_stacked_metrics, num_samples);
+
+    S(ddgan_image_metrics);
+    F(ddgan_image_metrics, struct_size);
+    F(ddgan_image_metrics, frechet);
+    F(ddgan_image_metrics, precision);
+    F(ddgan_image_metrics, recall);
+    F(ddgan_image_metrics, feature_dim);
     return 0;
 }

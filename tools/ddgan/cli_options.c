@@ -36,6 +36,8 @@ static const opt_def g_opts[] = {
     {"lr_per_step", OPT_BOOL, TO_RUN, "cosine lr per step instead of per epoch (2-D presets)"},
     {"ddpm_steps", OPT_INT, TO_RUN, "DDPM: sampling steps of the sample images"},
     {"quiet", OPT_BOOL, TO_RUN, "no progress output"},
+    {"max_seconds", OPT_FLOAT, TO_RUN, "stop (and save) after this much wall time (0 = no limit)"},
+    {"max_cpu_seconds", OPT_FLOAT, TO_RUN, "stop (and save) after this much CPU time of the process (0 = no limit)"},
     /* schedule (both networks carry it) */
     {"num_timesteps", OPT_INT, TO_G | TO_TOY | TO_NCSN, "denoising steps T"},
     {"beta_min", OPT_FLOAT, TO_G | TO_TOY | TO_NCSN, "schedule beta_min"},

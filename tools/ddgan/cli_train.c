@@ -15,11 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 static volatile sig_atomic_t g_stop;
+
+/* CPU seconds of the whole process (all threads): a training budget that
+ * other load on the machine does not eat into. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void on_signal(int sig)
 {
@@ -469,6 +480,7 @@ int cmd_train(int argc, char **argv)
         printf("ddgan train: %s%s, %s backend, batch %d, steps %lld -> %lld, folder %s\n",
                run_opts_get(&r.o, "preset") ? run_opts_get(&r.o, "preset") : "custom", r.ddpm ? " (DDPM)" : "",
                ddgan_context_backend(r.ctx), bs, (long long)start, (long long)total, r.exp);
+    fflush(stdout);
     if (start >= total) {
         printf("already at step %lld (>= --steps %lld): nothing to train\n", (long long)start, (long long)total);
         rc = CLI_OK;
@@ -490,7 +502,10 @@ int cmd_train(int argc, char **argv)
     int64_t step = start, last_log = start, last_save = start;
     double err_d = NAN, err_g = NAN;
     rc = CLI_OK;
-    while (step < total && !g_stop) {
+    const double max_seconds = opt_float(&r.o, "max_seconds");
+    const double max_cpu = opt_float(&r.o, "max_cpu_seconds"), cpu0 = cpu_seconds();
+    int out_of_time = 0;
+    while (step < total && !g_stop && !out_of_time) {
         if (ddgan_dataset_next_batch(r.ds, (size_t)bs, r.batch, NULL) != DDGAN_OK) {
             cli_lib_error("data");
             rc = CLI_FAIL;
@@ -512,7 +527,9 @@ int cmd_train(int argc, char **argv)
         err_d = r.ddpm ? NAN : ss.err_d;
         err_g = r.ddpm ? loss : ss.err_g;
         const double now = cli_now();
-        if (step % log_every == 0 || step == total) {
+        out_of_time = (max_seconds > 0 && now - t_begin >= max_seconds) ||
+                      (max_cpu > 0 && cpu_seconds() - cpu0 >= max_cpu);
+        if (step % log_every == 0 || step == total || out_of_time) {
             const double sps = (now - t_last) / (double)(step - last_log);
             fprintf(r.log, "{\"step\": %lld", (long long)step);
             if (r.ddpm) {
@@ -584,6 +601,9 @@ int cmd_train(int argc, char **argv)
     if (rc != CLI_OK)
         goto out;
     const double secs = cli_now() - t_begin;
+    if (out_of_time && !quiet)
+        printf("stopped at step %lld: the time budget is spent (%.1f s wall, %.1f s CPU)\n", (long long)step,
+               cli_now() - t_begin, cpu_seconds() - cpu0);
     if (!quiet)
         printf("trained %lld steps in %.1f s (%.2f it/s)\n", (long long)(step - start), secs,
                (double)(step - start) / secs);

@@ -14,10 +14,15 @@ library path (ddgan.library_path says which file was loaded). See docs/python.md
 from ._lib import PACKAGE_VERSION as __version__
 from ._lib import ClosedError, Error, Status, found_by, library_path, status_name
 from ._api import (Context, DDPMTrainer, Dataset, Discriminator, Generator, Schedule, Trainer, backends,
-                   ddpm_sample, sample, sample_trajectory, sample_with_draws, status_string, version,
-                   version_number)
+                   ddpm_sample, file_metadata, sample, sample_trajectory, sample_with_draws, status_string,
+                   version, version_number)
+from ._eval import (Classifier, eval_images, eval_stacked, eval_stacked_dataset, eval_toy, feature_stats,
+                    frechet_distance, frechet_distance_features, precision_recall, stacked_metrics_from_labels,
+                    time_sampling)
 
-__all__ = ["ClosedError", "Context", "DDPMTrainer", "Dataset", "Discriminator", "Error", "Generator", "Schedule",
-           "Status", "Trainer", "backends", "ddpm_sample", "found_by", "library_path", "sample",
-           "sample_trajectory", "sample_with_draws", "status_name", "status_string", "version",
-           "version_number", "__version__"]
+__all__ = ["Classifier", "ClosedError", "Context", "DDPMTrainer", "Dataset", "Discriminator", "Error", "Generator",
+           "Schedule", "Status", "Trainer", "backends", "ddpm_sample", "eval_images", "eval_stacked",
+           "eval_stacked_dataset", "eval_toy", "feature_stats", "file_metadata", "found_by", "frechet_distance",
+           "frechet_distance_features", "library_path", "precision_recall", "sample", "sample_trajectory",
+           "sample_with_draws", "stacked_metrics_from_labels", "status_name", "status_string", "time_sampling",
+           "version", "version_number", "__version__"]

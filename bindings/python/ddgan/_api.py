@@ -54,6 +54,12 @@ def _opt_bytes(s):
     return None if s is None else (s.encode() if isinstance(s, str) else bytes(s))
 
 
+def _key(key, what):
+    if not isinstance(key, (str, bytes)):
+        raise TypeError("%s: key must be a str, not %s" % (what, type(key).__name__))
+    return key.encode() if isinstance(key, str) else key
+
+
 def _init(cls):
     s = cls()
     check(getattr(lib, _lib.STRUCTS[cls][0])(ctypes.byref(s), ctypes.sizeof(s)))
@@ -200,6 +206,18 @@ def status_string(status):
     return lib.ddgan_status_string(int(status)).decode()
 
 
+def file_metadata(path, key):
+    """The string `key` of a safetensors file's __metadata__ (weights files: "config"; trainer checkpoints:
+    "format", "config", "D_config", "trainer_config", ..., and the strings set with Trainer.set_metadata).
+    Error FORMAT when the file has no such key, IO when it cannot be read."""
+    p, k = _path(path), _key(key, "file_metadata")
+    n = ctypes.c_size_t()
+    check(lib.ddgan_file_metadata(p, k, None, 0, ctypes.addressof(n)))
+    buf = ctypes.create_string_buffer(n.value + 1)
+    check(lib.ddgan_file_metadata(p, k, ctypes.addressof(buf), len(buf), ctypes.addressof(n)))
+    return buf.raw[:n.value].decode("utf-8", "replace")
+
+
 # --------------------------------------------------------------------------------------------------
 # Context
 
@@ -298,6 +316,15 @@ class Schedule(_Handle):
         self.kind = "ddpm" if cfg.kind == 1 else "ddgan"
         self._adopt(_new_handle(lib.ddgan_schedule_create, ctx._h, ctypes.byref(cfg)), (ctx,))
         self.context = ctx
+
+    @classmethod
+    def for_generator(cls, ctx, g, ddpm=False):
+        """The schedule g was trained with (Generator.schedule_config(): num_timesteps, beta_min, beta_max,
+        use_geometric of its config), made from ctx (None: g's context); ddpm=True makes the DDPM baseline's
+        linear schedule of those numbers, for a generator trained by DDPMTrainer."""
+        cfg = g.schedule_config()
+        cfg["kind"] = "ddpm" if ddpm else "ddgan"
+        return cls(g.context if ctx is None else ctx, **cfg)
 
     @property
     def num_timesteps(self):
@@ -514,6 +541,15 @@ class Generator(_Network):
     def _out_like(self, x, B):
         return np.empty((B, self.example_shape[0]) if (self.is_2d and x.ndim == 2) else x.shape, np.float32)
 
+    def schedule_config(self):
+        """The schedule this generator was trained with, from its config: dict num_timesteps, beta_min,
+        beta_max, use_geometric, kind (0; see Schedule.for_generator)."""
+        cfg = _init(_lib.ScheduleConfig)
+        check(lib.ddgan_generator_schedule_config(self._h, ctypes.byref(cfg)))
+        d = cfg.as_dict()
+        d["use_geometric"] = bool(d["use_geometric"])
+        return d
+
     def forward(self, x_t, t, z=None):
         """x0 = G(x_t, t, z): x_t [B, C, H, W] (2-D: [B, 2]), t int or [B] in 0..T-1, z [B, nz] or None (drawn
         from the context's stream). Returns float32 of x_t's shape."""
@@ -690,13 +726,58 @@ _DRAW_NAMES = ("d_t", "d_eps_pair", "d_eps_q", "d_z", "d_eps_post", "g_t", "g_ep
                "g_eps_post")
 
 
-class Trainer(_Handle):
+class _CheckpointExtras:
+    """attach_dataset / set_metadata of both trainers (ddgan_trainer_* and ddgan_ddpm_trainer_*)."""
+
+    _c_prefix = None
+    _dataset = None
+
+    def attach_dataset(self, ds):
+        """Attaches a Dataset: checkpoints then hold its loader position and load() moves it back, so a
+        resumed run sees the batches of an uninterrupted one. The trainer keeps a reference to ds; None
+        detaches. Closing the dataset detaches it first."""
+        if ds is not None and not isinstance(ds, Dataset):
+            raise TypeError("%s.attach_dataset: expected a ddgan.Dataset or None, not %s" % (
+                type(self).__name__, type(ds).__name__))
+        with _lock:
+            h = self._h
+            check(getattr(lib, self._c_prefix + "_attach_dataset")(h, None if ds is None else ds._h))
+            old, self._dataset = self._dataset, ds
+            if old is not None and old is not ds:
+                old._attached_to.discard(self)
+            if ds is not None:
+                ds._attached_to.add(self)
+
+    @property
+    def dataset(self):
+        """The attached Dataset (None when none)."""
+        return self._dataset
+
+    def _detach(self, ds):
+        with _lock:
+            if self._dataset is ds:
+                if self._ptr is not None:
+                    check(getattr(lib, self._c_prefix + "_attach_dataset")(self._ptr, None))
+                self._dataset = None
+
+    def set_metadata(self, key, value):
+        """Sets a string stored in the __metadata__ of the checkpoints this trainer writes (value None removes
+        it; at most 16 keys; the format's own keys are refused). Read it back with ddgan.file_metadata."""
+        k = _key(key, type(self).__name__ + ".set_metadata")
+        if value is not None and not isinstance(value, (str, bytes)):
+            raise TypeError("%s.set_metadata: value must be a str or None, not %s" % (
+                type(self).__name__, type(value).__name__))
+        check(getattr(lib, self._c_prefix + "_set_metadata")(self._h, k, _opt_bytes(value)))
+
+
+class Trainer(_CheckpointExtras, _Handle):
     """The DDGAN training loop: Trainer(g, d, s, **config) with the ddgan_trainer_config fields as keywords
     (batch_size, lr_g, lr_d, beta1, beta2, adam_eps, r1_gamma, lazy_reg, use_ema, ema_decay,
     lr_schedule ("cosine" or "constant"), eta_min, num_epoch, steps_per_epoch, seed, skip_nonfinite).
     It keeps g, d and s alive; closing any of them closes the trainer."""
 
     _destroy_name = "ddgan_trainer_destroy"
+    _c_prefix = "ddgan_trainer"
 
     def __init__(self, g, d, s, **config):
         super().__init__()
@@ -775,12 +856,13 @@ class Trainer(_Handle):
             out, self._h))
 
 
-class DDPMTrainer(_Handle):
+class DDPMTrainer(_CheckpointExtras, _Handle):
     """The DDPM baseline: DDPMTrainer(g, s, **config) with the ddgan_ddpm_trainer_config fields as keywords
     (batch_size, lr, beta1, beta2, adam_eps, warmup, grad_clip, use_ema, ema_decay, seed, skip_nonfinite);
     s is a Schedule(kind="ddpm")."""
 
     _destroy_name = "ddgan_ddpm_trainer_destroy"
+    _c_prefix = "ddgan_ddpm_trainer"
 
     def __init__(self, g, s, **config):
         super().__init__()
@@ -838,6 +920,7 @@ class Dataset(_Handle):
 
     def __init__(self, kind, path=None, **config):
         super().__init__()
+        self._attached_to = weakref.WeakSet()  # trainers this dataset is attached to
         cfg = _init(_lib.DatasetConfig)
         paths = config.pop("paths", None)
         for key in ("labels_path", "idx_prefix"):
@@ -870,6 +953,13 @@ class Dataset(_Handle):
         """8 Gaussians on a ring (radius 1, sigma 0.01 by default)."""
         return cls("ring8", num_examples=num_examples, seed=seed, data_seed=data_seed, radius=radius, sigma=sigma,
                    **config)
+
+    def close(self):
+        """Detaches the dataset from the trainers it is attached to, then frees it. Idempotent."""
+        with _lock:
+            for tr in list(getattr(self, "_attached_to", ())):
+                tr._detach(self)
+            super().close()
 
     def __len__(self):
         return int(lib.ddgan_dataset_size(self._h))

@@ -226,6 +226,34 @@ class DatasetConfig(_Struct):
                 ("num_examples", ctypes.c_int64), ("radius", ctypes.c_double), ("sigma", ctypes.c_double)]
 
 
+TOY_MAX_MODES = 32          # DDGAN_TOY_MAX_MODES
+CLASSIFIER_CLASSES = 10     # DDGAN_CLASSIFIER_CLASSES
+CLASSIFIER_SIZE = 32        # DDGAN_CLASSIFIER_SIZE
+
+
+class ToyMetrics(_Struct):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("num_modes", ctypes.c_int), ("modes", ctypes.c_int),
+                ("hq_fraction", ctypes.c_double), ("reverse_kl", ctypes.c_double), ("num_samples", ctypes.c_int64),
+                ("num_hq", ctypes.c_int64), ("mode_counts", ctypes.c_int64 * TOY_MAX_MODES)]
+
+
+class ClassifierConfig(_Struct):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("epochs", ctypes.c_int), ("batch_size", ctypes.c_int),
+                ("lr", ctypes.c_float), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
+                ("adam_eps", ctypes.c_float), ("max_shift", ctypes.c_int), ("seed", ctypes.c_uint64),
+                ("width", ctypes.c_int), ("hidden", ctypes.c_int)]
+
+
+class StackedMetrics(_Struct):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("modes", ctypes.c_int), ("kl", ctypes.c_double),
+                ("num_samples", ctypes.c_int64)]
+
+
+class ImageMetrics(_Struct):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("frechet", ctypes.c_double), ("precision", ctypes.c_double),
+                ("recall", ctypes.c_double), ("feature_dim", ctypes.c_size_t)]
+
+
 # mirror -> (init function, C type name, documented defaults read back through the mirror's layout)
 STRUCTS = {
     BackendInfo: ("ddgan_backend_info_init", "ddgan_backend_info",
@@ -264,6 +292,16 @@ STRUCTS = {
                     {"kind": 0, "path": None, "labels_path": None, "num_paths": 0, "idx_prefix": None, "split": 0,
                      "transpose": 0, "channels": 0, "image_size": 0, "resize": 0, "lazy": 0, "pad": 0, "hflip": 0,
                      "shuffle": 1, "seed": 0, "data_seed": 0, "num_examples": 0, "radius": 0.0, "sigma": 0.0}),
+    ToyMetrics: ("ddgan_toy_metrics_init", "ddgan_toy_metrics",
+                 {"num_modes": 0, "modes": 0, "hq_fraction": 0.0, "reverse_kl": 0.0, "num_samples": 0, "num_hq": 0,
+                  "mode_counts": [0] * TOY_MAX_MODES}),
+    ClassifierConfig: ("ddgan_classifier_config_init", "ddgan_classifier_config",
+                       {"epochs": 6, "batch_size": 64, "lr": 3e-3, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8,
+                        "max_shift": 2, "seed": 0, "width": 32, "hidden": 128}),
+    StackedMetrics: ("ddgan_stacked_metrics_init", "ddgan_stacked_metrics",
+                     {"modes": 0, "kl": 0.0, "num_samples": 0}),
+    ImageMetrics: ("ddgan_image_metrics_init", "ddgan_image_metrics",
+                   {"frechet": 0.0, "precision": 0.0, "recall": 0.0, "feature_dim": 0}),
 }
 
 
@@ -345,6 +383,7 @@ PROTOTYPES = [
     ("ddgan_generator_get_param", _ST, [_H, _S, _P, _Z]),
     ("ddgan_generator_set_param", _ST, [_H, _S, _P, _Z]),
     ("ddgan_generator_get_grad", _ST, [_H, _S, _P, _Z]),
+    ("ddgan_generator_schedule_config", _ST, [_H, _P]),
     # sampling
     ("ddgan_sample", _ST, [_H, _H, _Z, _U64, _P]),
     ("ddgan_sample_with_draws", _ST, [_H, _H, _Z, _P, _P, _P, _P]),
@@ -363,6 +402,8 @@ PROTOTYPES = [
     ("ddgan_trainer_save", _ST, [_H, _S]),
     ("ddgan_trainer_load", _ST, [_H, _S]),
     ("ddgan_trainer_ema_generator", _ST, [_PH, _H]),
+    ("ddgan_trainer_attach_dataset", _ST, [_H, _H]),
+    ("ddgan_trainer_set_metadata", _ST, [_H, _S, _S]),
     # DDPM baseline
     ("ddgan_ddpm_trainer_config_init", _ST, [_P, _Z]),
     ("ddgan_ddpm_trainer_create", _ST, [_PH, _H, _H, _P]),
@@ -373,6 +414,8 @@ PROTOTYPES = [
     ("ddgan_ddpm_trainer_save", _ST, [_H, _S]),
     ("ddgan_ddpm_trainer_load", _ST, [_H, _S]),
     ("ddgan_ddpm_trainer_ema_generator", _ST, [_PH, _H]),
+    ("ddgan_ddpm_trainer_attach_dataset", _ST, [_H, _H]),
+    ("ddgan_ddpm_trainer_set_metadata", _ST, [_H, _S, _S]),
     ("ddgan_ddpm_sample", _ST, [_H, _H, _Z, _I, _U64, _P]),
     # datasets
     ("ddgan_dataset_config_init", _ST, [_P, _Z]),
@@ -387,6 +430,32 @@ PROTOTYPES = [
     ("ddgan_dataset_set_position", _ST, [_H, _I64, _I64]),
     ("ddgan_dataset_get_state", _ST, [_H, _P, _Z]),
     ("ddgan_dataset_set_state", _ST, [_H, _P, _Z]),
+    # files
+    ("ddgan_file_metadata", _ST, [_S, _S, _P, _Z, _P]),
+    # evaluation
+    ("ddgan_toy_metrics_init", _ST, [_P, _Z]),
+    ("ddgan_eval_toy", _ST, [_P, _Z, _I, _P]),
+    ("ddgan_feature_stats", _ST, [_P, _Z, _Z, _P, _P]),
+    ("ddgan_frechet_distance", _ST, [_P, _P, _P, _P, _Z, _P]),
+    ("ddgan_frechet_distance_features", _ST, [_P, _Z, _P, _Z, _Z, _P]),
+    ("ddgan_precision_recall", _ST, [_P, _Z, _P, _Z, _Z, _I, _P, _P]),
+    ("ddgan_classifier_config_init", _ST, [_P, _Z]),
+    ("ddgan_classifier_train", _ST, [_PH, _H, _P, _P, _Z, _P]),
+    ("ddgan_classifier_load", _ST, [_PH, _H, _S]),
+    ("ddgan_classifier_save", _ST, [_H, _S]),
+    ("ddgan_classifier_destroy", None, [_H]),
+    ("ddgan_classifier_feature_dim", _Z, [_H]),
+    ("ddgan_classifier_config_json", _S, [_H]),
+    ("ddgan_classifier_predict", _ST, [_H, _P, _Z, _I, _P, _P]),
+    ("ddgan_classifier_features", _ST, [_H, _P, _Z, _I, _P]),
+    ("ddgan_classifier_accuracy", _ST, [_H, _P, _P, _Z, _P]),
+    ("ddgan_stacked_metrics_init", _ST, [_P, _Z]),
+    ("ddgan_stacked_metrics_from_labels", _ST, [_P, _Z, _P]),
+    ("ddgan_eval_stacked", _ST, [_H, _P, _Z, _P, _P]),
+    ("ddgan_eval_stacked_dataset", _ST, [_H, _H, _Z, _P]),
+    ("ddgan_image_metrics_init", _ST, [_P, _Z]),
+    ("ddgan_eval_images", _ST, [_H, _P, _Z, _P, _Z, _I, _P]),
+    ("ddgan_time_sampling", _ST, [_H, _H, _Z, _I, _I, _U64, _P]),
 ]
 
 DATASET_STATE_LEN = 5
