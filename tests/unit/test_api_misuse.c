@@ -619,6 +619,117 @@ static void r_extras(void)
       "/nonexistent/f.safetensors");
 }
 
+static void r_eval(void)
+{
+    static float img[4 * 32 * 32], img3[2 * 3 * 32 * 32];
+    int64_t lab[4] = {0, 1, 2, 3};
+    ddgan_classifier_t c = NULL;
+    /* a tiny classifier: 4 images, one epoch */
+    STRUCT_IN(ddgan_classifier_config, ddgan_classifier_config_init, "cfg",
+              (p->epochs = 1, p->batch_size = 4, p->width = 2, p->hidden = 4,
+               ddgan_classifier_train(&c, R.ctx, img, lab, 4, p)),
+              (ddgan_classifier_destroy(c), c = NULL));
+    ddgan_classifier_config cc;
+    ddgan_classifier_config_init(&cc, sizeof cc);
+    cc.epochs = 1;
+    cc.batch_size = 4;
+    cc.width = 2;
+    cc.hidden = 4;
+    BAD(ddgan_classifier_train(NULL, R.ctx, img, lab, 4, &cc), "out");
+    BAD(ddgan_classifier_train(&c, NULL, img, lab, 4, &cc), "context");
+    BAD(ddgan_classifier_train(&c, R.ctx, NULL, lab, 4, &cc), "images");
+    BAD(ddgan_classifier_train(&c, R.ctx, img, NULL, 4, &cc), "labels");
+    BAD(ddgan_classifier_train(&c, R.ctx, img, lab, 0, &cc), "n");
+    cc.epochs = 0;
+    BAD(ddgan_classifier_train(&c, R.ctx, img, lab, 4, &cc), "epochs");
+    cc.epochs = 1;
+    int64_t bad_lab[4] = {0, 1, 2, 10};
+    BAD(ddgan_classifier_train(&c, R.ctx, img, bad_lab, 4, &cc), "10");
+    T(c == NULL);
+    OK(ddgan_classifier_train(&c, R.ctx, img, lab, 4, &cc));
+    BAD(ddgan_classifier_load(NULL, R.ctx, g_gen), "out");
+    ddgan_classifier_t c2 = NULL;
+    BAD(ddgan_classifier_load(&c2, NULL, g_gen), "context");
+    BAD(ddgan_classifier_load(&c2, R.ctx, NULL), "path");
+    S(ddgan_classifier_load(&c2, R.ctx, "/nonexistent/c.safetensors"), DDGAN_ERR_IO, "/nonexistent/c.safetensors");
+    T(c2 == NULL);
+    BAD(ddgan_classifier_save(NULL, g_gen), "classifier");
+    BAD(ddgan_classifier_save(WRONG(ddgan_classifier_t), g_gen), "classifier");
+    BAD(ddgan_classifier_save(c, NULL), "path");
+    ddgan_classifier_destroy(NULL);
+    T(ddgan_classifier_feature_dim(NULL) == 0);
+    T(ddgan_classifier_feature_dim(WRONG(ddgan_classifier_t)) == 0);
+    T(ddgan_classifier_config_json(NULL) == NULL);
+    float probs[4 * 10], feats[4 * 64];
+    int64_t pl[4];
+    BAD(ddgan_classifier_predict(NULL, img, 4, 1, pl, probs), "classifier");
+    BAD(ddgan_classifier_predict(c, NULL, 4, 1, pl, probs), "images");
+    BAD(ddgan_classifier_predict(c, img, 4, 65, pl, probs), "channels");
+    BAD(ddgan_classifier_features(NULL, img, 4, 1, feats), "classifier");
+    BAD(ddgan_classifier_features(c, img, 4, 1, NULL), "features");
+    BAD(ddgan_classifier_features(c, img, 4, 0, feats), "channels");
+    double acc;
+    BAD(ddgan_classifier_accuracy(NULL, img, lab, 4, &acc), "classifier");
+    BAD(ddgan_classifier_accuracy(c, img, NULL, 4, &acc), "labels");
+    BAD(ddgan_classifier_accuracy(c, img, lab, 4, NULL), "accuracy");
+    /* metrics structs */
+    STRUCT_OUT(ddgan_toy_metrics, ddgan_toy_metrics_init, ddgan_eval_toy(g_buf, 16, DDGAN_TOY_GRID25, p));
+    ddgan_toy_metrics tm0;
+    ddgan_toy_metrics_init(&tm0, sizeof tm0);
+    BAD(ddgan_eval_toy(NULL, 16, DDGAN_TOY_GRID25, &tm0), "samples");
+    ddgan_toy_metrics tm;
+    ddgan_toy_metrics_init(&tm, sizeof tm);
+    BAD(ddgan_eval_toy(g_buf, 16, 7, &tm), "mixture");
+    BAD(ddgan_eval_toy(g_buf, 0, DDGAN_TOY_GRID25, &tm), "n");
+    BAD(ddgan_eval_toy(g_buf, 16, DDGAN_TOY_GRID25, NULL), "out");
+    STRUCT_OUT(ddgan_stacked_metrics, ddgan_stacked_metrics_init, ddgan_stacked_metrics_from_labels(lab, 4, p));
+    ddgan_stacked_metrics sm;
+    ddgan_stacked_metrics_init(&sm, sizeof sm);
+    int64_t bad_sl[2] = {0, 1000};
+    BAD(ddgan_stacked_metrics_from_labels(NULL, 4, &sm), "labels");
+    BAD(ddgan_stacked_metrics_from_labels(lab, 0, &sm), "n");
+    BAD(ddgan_stacked_metrics_from_labels(bad_sl, 2, &sm), "1000");
+    BAD(ddgan_stacked_metrics_from_labels(lab, 4, NULL), "out");
+    BAD(ddgan_eval_stacked(NULL, img3, 2, &sm, NULL), "classifier");
+    BAD(ddgan_eval_stacked(c, NULL, 2, &sm, NULL), "images");
+    BAD(ddgan_eval_stacked(c, img3, 2, NULL, NULL), "out");
+    BAD(ddgan_eval_stacked_dataset(NULL, g_ds, 2, &sm), "classifier");
+    BAD(ddgan_eval_stacked_dataset(c, NULL, 2, &sm), "dataset");
+    BAD(ddgan_eval_stacked_dataset(c, g_ds, 2, &sm), "dataset"); /* 2-D data is not StackedMNIST */
+    STRUCT_OUT(ddgan_image_metrics, ddgan_image_metrics_init, ddgan_eval_images(c, img, 4, img, 4, 1, p));
+    ddgan_image_metrics im;
+    ddgan_image_metrics_init(&im, sizeof im);
+    BAD(ddgan_eval_images(NULL, img, 4, img, 4, 1, &im), "classifier");
+    BAD(ddgan_eval_images(c, NULL, 4, img, 4, 1, &im), "real");
+    BAD(ddgan_eval_images(c, img, 4, NULL, 4, 1, &im), "fake");
+    BAD(ddgan_eval_images(c, img, 4, img, 4, 1, NULL), "out");
+    BAD(ddgan_eval_images(c, img, 4, img, 4, 0, &im), "channels");
+    /* statistics */
+    double mu[2], sigma[4], fd;
+    BAD(ddgan_feature_stats(NULL, 4, 2, mu, sigma), "features");
+    BAD(ddgan_feature_stats(g_buf, 1, 2, mu, sigma), "n");
+    BAD(ddgan_feature_stats(g_buf, 4, 0, mu, sigma), "dim");
+    BAD(ddgan_feature_stats(g_buf, 4, 2, NULL, sigma), "mu");
+    BAD(ddgan_frechet_distance(NULL, sigma, mu, sigma, 2, &fd), "mu1");
+    BAD(ddgan_frechet_distance(mu, sigma, mu, sigma, 0, &fd), "dim");
+    BAD(ddgan_frechet_distance(mu, sigma, mu, sigma, 2, NULL), "out");
+    BAD(ddgan_frechet_distance_features(NULL, 4, g_buf, 4, 2, &fd), "real");
+    BAD(ddgan_frechet_distance_features(g_buf, 4, g_buf, 1, 2, &fd), "n");
+    double pr, rc;
+    BAD(ddgan_precision_recall(NULL, 4, g_buf, 4, 2, 3, &pr, &rc), "real");
+    BAD(ddgan_precision_recall(g_buf, 4, g_buf, 4, 2, 0, &pr, &rc), "k");
+    BAD(ddgan_precision_recall(g_buf, 4, g_buf, 4, 2, 4, &pr, &rc), "k");
+    BAD(ddgan_precision_recall(g_buf, 4, g_buf, 4, 2, 65, &pr, &rc), "65");
+    OK(ddgan_precision_recall(g_buf, 4, g_buf, 4, 2, 3, NULL, NULL)); /* either output may be NULL */
+    double spi;
+    BAD(ddgan_time_sampling(NULL, R.s, 2, 2, 1, 0, &spi), "generator");
+    BAD(ddgan_time_sampling(R.g, NULL, 2, 2, 1, 0, &spi), "schedule");
+    BAD(ddgan_time_sampling(R.g, R.s, 0, 2, 1, 0, &spi), "n");
+    BAD(ddgan_time_sampling(R.g, R.s, 2, 2, 0, 0, &spi), "repeats");
+    BAD(ddgan_time_sampling(R.g, R.s, 2, 2, 1, 0, NULL), "sec_per_image");
+    ddgan_classifier_destroy(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The table: one row per public function (several may share a routine)   */
 
@@ -685,6 +796,29 @@ static const row k_table[] = {
     {"ddgan_generator_schedule_config", r_extras}, {"ddgan_trainer_attach_dataset", r_extras},
     {"ddgan_trainer_set_metadata", r_extras}, {"ddgan_ddpm_trainer_attach_dataset", r_extras},
     {"ddgan_ddpm_trainer_set_metadata", r_extras}, {"ddgan_file_metadata", r_extras},
+    {"ddgan_classifier_accuracy", r_eval},
+    {"ddgan_classifier_config_init", r_eval},
+    {"ddgan_classifier_config_json", r_eval},
+    {"ddgan_classifier_destroy", r_eval},
+    {"ddgan_classifier_feature_dim", r_eval},
+    {"ddgan_classifier_features", r_eval},
+    {"ddgan_classifier_load", r_eval},
+    {"ddgan_classifier_predict", r_eval},
+    {"ddgan_classifier_save", r_eval},
+    {"ddgan_classifier_train", r_eval},
+    {"ddgan_eval_images", r_eval},
+    {"ddgan_eval_stacked", r_eval},
+    {"ddgan_eval_stacked_dataset", r_eval},
+    {"ddgan_eval_toy", r_eval},
+    {"ddgan_feature_stats", r_eval},
+    {"ddgan_frechet_distance", r_eval},
+    {"ddgan_frechet_distance_features", r_eval},
+    {"ddgan_image_metrics_init", r_eval},
+    {"ddgan_precision_recall", r_eval},
+    {"ddgan_stacked_metrics_from_labels", r_eval},
+    {"ddgan_stacked_metrics_init", r_eval},
+    {"ddgan_time_sampling", r_eval},
+    {"ddgan_toy_metrics_init", r_eval},
 };
 #define N_ROWS (sizeof k_table / sizeof k_table[0])
 
