@@ -24,12 +24,12 @@ const ddgan_backend_compute ddgan__cpu_compute = {
     .upfirdn_bwd = ddgan__cpu_upfirdn_bwd,
     .softmax_fwd = ddgan__cpu_softmax_fwd,
     /* everything else: the ref kernels compiled into this plug-in */
-    .group_norm_fwd = ddgan__ref_group_norm_fwd,
-    .group_norm_bwd = ddgan__ref_group_norm_bwd,
+    .group_norm_fwd = ddgan__cpu_group_norm_fwd,
+    .group_norm_bwd = ddgan__cpu_group_norm_bwd,
     .softmax_bwd = ddgan__ref_softmax_bwd,
-    .binary = ddgan__ref_binary,
-    .unary = ddgan__ref_unary,
-    .reduce = ddgan__ref_reduce,
+    .binary = ddgan__cpu_binary,
+    .unary = ddgan__cpu_unary,
+    .reduce = ddgan__cpu_reduce,
     .adam = ddgan__ref_adam,
     .ema = ddgan__ref_ema,
     .rand_normal = ddgan__ref_rand_normal,
@@ -42,6 +42,8 @@ static void cpu_destroy(ddgan_backend *be)
         return;
     cpu_state *st = be->state;
     if (st) {
+        ddgan__cpu_profile_report(st->prof);
+        free(st->prof);
         ddgan__cpu_conv_cache_clear(st);
         free(st->cache);
         if (st->stream)
@@ -131,6 +133,21 @@ static const ddgan_backend_ops g_cpu_ops = {
     .compute = &ddgan__cpu_compute,
 };
 
+/* The same operations with timed compute entries (DDGAN_CPU_PROFILE). */
+static const ddgan_backend_ops g_cpu_ops_profiled = {
+    .abi_version = DDGAN_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(ddgan_backend_ops),
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .copy_h2d = cpu_copy,
+    .copy_d2h = cpu_copy,
+    .copy_d2d = cpu_copy,
+    .fill_f32 = cpu_fill_f32,
+    .synchronize = cpu_synchronize,
+    .compute = &ddgan__cpu_compute_profiled,
+};
+
 static int cpu_probe(char *why, size_t why_cap)
 {
     const char *reason = "";
@@ -196,7 +213,8 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
         free(be);
         return DDGAN_ERR_BACKEND_UNAVAILABLE;
     }
-    be->ops = &g_cpu_ops;
+    st->prof = ddgan__cpu_profile_create();
+    be->ops = st->prof ? &g_cpu_ops_profiled : &g_cpu_ops;
     be->desc = &g_cpu_desc;
     be->host = params->host;
     be->state = st;

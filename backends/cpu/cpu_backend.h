@@ -79,6 +79,9 @@ typedef struct cpu_conv_entry {
     char impl[48];        /* oneDNN's implementation name, e.g. "jit:avx512_core" */
 } cpu_conv_entry;
 
+/* Per-op timers of DDGAN_CPU_PROFILE (cpu_profile.c). */
+typedef struct cpu_profile cpu_profile;
+
 typedef struct cpu_state {
     int num_threads;
     size_t memory_limit; /* bytes; 0 = unlimited */
@@ -100,10 +103,20 @@ typedef struct cpu_state {
     size_t fir_cap;
     /* counters (docs, debugging) */
     uint64_t prims_created, cache_evictions;
+    /* DDGAN_CPU_PROFILE: per-op timers, NULL when off */
+    cpu_profile *prof;
 } cpu_state;
 
 /* The compute table: ddgan__ref_compute with the overrides. */
 extern const ddgan_backend_compute ddgan__cpu_compute;
+
+/* The same table with every entry timed into cpu_state.prof (cpu_profile.c). */
+extern const ddgan_backend_compute ddgan__cpu_compute_profiled;
+/* The timers when $DDGAN_CPU_PROFILE asks for them, else NULL (also when out
+ * of memory: profiling is optional). */
+cpu_profile *ddgan__cpu_profile_create(void);
+/* Prints the timers to stderr, largest first. */
+void ddgan__cpu_profile_report(const cpu_profile *p);
 
 /* The process-wide oneDNN CPU engine, created once; NULL on failure with the
  * reason in *why (static text). */
@@ -157,6 +170,21 @@ ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
                                   int accumulate);
 ddgan_status_t ddgan__cpu_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
                                       const void *x, void *y);
+ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                         const void *x, const void *gamma, const void *beta, void *y,
+                                         void *mean, void *rstd);
+ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                         const void *dy, const void *x, const void *mean,
+                                         const void *rstd, const void *gamma, void *dx, void *dgamma,
+                                         void *dbeta, int accumulate);
+ddgan_status_t ddgan__cpu_reduce(ddgan_backend *be, ddgan_dtype dt, ddgan_reduce_op op,
+                                 const int64_t shape[4], unsigned axes_mask, const void *x, void *out,
+                                 int accumulate);
+ddgan_status_t ddgan__cpu_binary(ddgan_backend *be, const ddgan_ew_desc *d, ddgan_binary_op op,
+                                 double alpha, double beta, const void *a, const void *b, void *out,
+                                 int accumulate);
+ddgan_status_t ddgan__cpu_unary(ddgan_backend *be, const ddgan_ew_desc *d, ddgan_unary_op op,
+                                double alpha, double beta, const void *a, void *out, int accumulate);
 ddgan_status_t ddgan__cpu_upfirdn_fwd(ddgan_backend *be, const ddgan_upfirdn_desc *d,
                                       const void *x, void *y, int accumulate);
 ddgan_status_t ddgan__cpu_upfirdn_bwd(ddgan_backend *be, const ddgan_upfirdn_desc *d,

@@ -120,8 +120,9 @@ typedef struct ddgan_gshape {
 typedef struct ddgan_gblock_acts {
     ddgan_adagn_saved s0, s1;
     ddgan_gn_saved s1p;           /* GroupNorm_1 of the oneadagn variant */
-    ddgan_tensor a0, h0, h0r, xr; /* AdaGN_0 out, SiLU, resampled branch and shortcut */
-    ddgan_tensor c0, a1, h1;      /* Conv_0 (+ Dense_0), GroupNorm_1 out, SiLU */
+    ddgan_tensor a0, h0, h0r, xr; /* AdaGN_0 out, SiLU, resampled branch (h0, h0r: not kept, the
+                                     backward recomputes them) and shortcut */
+    ddgan_tensor c0, a1, h1;      /* Conv_0 (+ Dense_0), GroupNorm_1 out, SiLU (h1: not kept, the backward recomputes it) */
 } ddgan_gblock_acts;
 
 typedef union ddgan_gnode_acts {

@@ -111,21 +111,31 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     const ddgan_tensor *zemb = &rec->zact[net->n_z_dense - 1];
     DDGAN_TRY(ddgan__tensor_alloc(ex, out, x->n, b->c_out, ho, wo));
     const size_t mark = ddgan__arena_mark(ex->arena);
+    /* the resampled shortcut (kept: Conv_2's weight gradient reads it) */
+    if (b->up)
+        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, x, &ra->xr));
+    else if (b->down)
+        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, x, &ra->xr));
+    else
+        ra->xr = *x;
     /* h = silu(AdaGN_0(x, zemb)) */
     DDGAN_TRY(ddgan__adagn_forward(ex, &b->gn0, x, zemb, &ra->s0, &ra->a0));
+    /* Conv_0's output is allocated before h0 = silu(a0) and its resampled
+     * copy, which are then released: the record keeps a0 and the backward
+     * recomputes h0 and h0r (one SiLU and one FIR), so the training step's
+     * peak holds one or two activations per block less */
+    DDGAN_TRY(ddgan__tensor_alloc(ex, &ra->c0, x->n, b->c_out, ho, wo));
+    const size_t m1 = ddgan__arena_mark(ex->arena);
     DDGAN_TRY(silu(ex, &ra->a0, &ra->h0));
-    /* resampling of both the branch and the shortcut */
-    if (b->up) {
+    if (b->up)
         DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, &ra->h0, &ra->h0r));
-        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, x, &ra->xr));
-    } else if (b->down) {
+    else if (b->down)
         DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, &ra->h0, &ra->h0r));
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, x, &ra->xr));
-    } else {
+    else
         ra->h0r = ra->h0;
-        ra->xr = *x;
-    }
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv0, &ra->h0r, &ra->c0));
+    DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv0, &ra->h0r, &ra->c0));
+    ddgan__arena_release(ex->arena, m1);
+    ra->h0.data = ra->h0r.data = NULL; /* released */
     if (net->cfg.conditional) {
         /* h += Dense_0(silu(temb)) */
         const size_t m2 = ddgan__arena_mark(ex->arena);
@@ -138,9 +148,12 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
         DDGAN_TRY(ddgan__group_norm_forward(ex, &b->gn1_plain, &ra->c0, &ra->s1p, &ra->a1));
     else
         DDGAN_TRY(ddgan__adagn_forward(ex, &b->gn1, &ra->c0, zemb, &ra->s1, &ra->a1));
+    /* h1 = silu(a1) is not kept in the record (released with Conv_1's
+     * temporaries below): the backward recomputes it from a1, one SiLU for
+     * one activation of the block's size less in the training step's peak */
+    const size_t m3 = ddgan__arena_mark(ex->arena);
     DDGAN_TRY(silu(ex, &ra->a1, &ra->h1));
     /* Dropout(p = 0) is the identity; then Conv_1, the shortcut, the merge */
-    const size_t m3 = ddgan__arena_mark(ex->arena);
     ddgan_tensor c1, sk = ra->xr;
     DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &ra->h1, &c1));
     if (b->has_skip_conv)
@@ -150,6 +163,7 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     ddgan__ew_dense(&d, ex->dt, out->n, out->c, out->h, out->w);
     DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, r, r, sk.data, c1.data, out->data, 0));
     ddgan__arena_release(ex->arena, keep ? m3 : mark);
+    ra->h1.data = NULL; /* released */
     return DDGAN_OK;
 }
 
@@ -164,7 +178,9 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
     ddgan_tensor dh = {0}, dh1 = {0}, da1 = {0}, dc0 = {0}, dh0r = {0}, dh0 = {0}, da0 = {0};
     /* out = r (shortcut + Conv_1(h1)) */
     DDGAN_TRY(ddgan__axpby_backward(ex, r, 0.0, g, &dh, NULL));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &ra->h1, &dh, &dh1));
+    ddgan_tensor h1; /* recomputed: the forward does not keep it */
+    DDGAN_TRY(silu(ex, &ra->a1, &h1));
+    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &h1, &dh, &dh1));
     DDGAN_TRY(silu_bwd(ex, &ra->a1, &dh1, &da1));
     if (b->one_adagn)
         DDGAN_TRY(ddgan__group_norm_backward(ex, &b->gn1_plain, &ra->c0, &ra->s1p, &da1, &dc0));
@@ -175,7 +191,16 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
         DDGAN_TRY(ddgan__add_channel_bias_backward(ex, &dc0, &dtp));
         DDGAN_TRY(ddgan__dense_backward(ex, &b->dense0, &rec->temb_act, &dtp, dtemb_act));
     }
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &ra->h0r, &dc0, &dh0r));
+    /* h0 = silu(a0) and its resampled copy, recomputed (not kept by the forward) */
+    ddgan_tensor h0, h0r;
+    DDGAN_TRY(silu(ex, &ra->a0, &h0));
+    if (b->up)
+        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, &h0, &h0r));
+    else if (b->down)
+        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, &h0, &h0r));
+    else
+        h0r = h0;
+    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &h0r, &dc0, &dh0r));
     if (b->up)
         DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dh0r, &dh0));
     else if (b->down)

@@ -68,6 +68,18 @@ ddgan_status_t ddgan__conv_forward(ddgan_exec *ex, const ddgan_conv *L, const dd
                    L->has_bias ? ddgan__param_ptr(ex, L->b_off) : NULL, y->data, 0);
 }
 
+ddgan_status_t ddgan__conv_forward_into(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *x,
+                                        const ddgan_tensor *y)
+{
+    ddgan_conv2d_desc d;
+    DDGAN_TRY(make_desc(ex, L, x, &d));
+    if (y->n != d.n || y->c != d.c_out || y->h != d.h_out || y->w != d.w_out || !y->data)
+        return DDGAN_ERR(DDGAN_ERR_INTERNAL, "conv: output [%d,%d,%d,%d] does not fit [%d,%d,%d,%d]",
+                         y->n, y->c, y->h, y->w, d.n, d.c_out, d.h_out, d.w_out);
+    return DDGAN_K(ex, conv2d_fwd, &d, x->data, ddgan__param_ptr(ex, L->w_off),
+                   L->has_bias ? ddgan__param_ptr(ex, L->b_off) : NULL, y->data, 0);
+}
+
 ddgan_status_t ddgan__conv_backward(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *x,
                                     const ddgan_tensor *dy, ddgan_tensor *dx)
 {

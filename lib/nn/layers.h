@@ -36,6 +36,10 @@ ddgan_status_t ddgan__conv_init(ddgan_conv *L, ddgan_param_table *pt, const char
 void ddgan__conv_set_pads(ddgan_conv *L, int pad_t, int pad_l, int pad_b, int pad_r);
 ddgan_status_t ddgan__conv_forward(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *x,
                                    ddgan_tensor *y);
+/* The same into y, allocated by the caller with the output's shape (so that
+ * the caller can release what it allocated after y). */
+ddgan_status_t ddgan__conv_forward_into(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *x,
+                                        const ddgan_tensor *y);
 ddgan_status_t ddgan__conv_backward(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *x,
                                     const ddgan_tensor *dy, ddgan_tensor *dx);
 ddgan_status_t ddgan__conv_jvp(ddgan_exec *ex, const ddgan_conv *L, const ddgan_tensor *u,

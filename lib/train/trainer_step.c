@@ -304,6 +304,12 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
         }
     }
 
+    /* The arena is a stack: what a phase allocates after a mark is dead once
+     * the phase is over and its space is reused by the next phase (the
+     * planning dry run takes the same path, so the planned peak is the
+     * largest phase, not the sum of all of them). */
+    const size_t mark_step = ddgan__arena_mark(&tr->arena);
+
     /* ---------------- D step ---------------- */
     if (!st.planning)
         DDGAN_TRY(be->ops->fill_f32(be, tr->d->mem.grads, 0.0f, tr->n_d));
@@ -311,6 +317,8 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     ddgan_tensor x_t, x_tp1, logits, dl, z, x0p, x_pos, c1;
     DDGAN_TRY(q_pairs(&st, &x0, tr->t_d, dr->d_eps_pair, dr->d_eps_q, &x_t, &x_tp1));
     ddgan_d_record rec_real, rec_fake;
+    /* the real pass (record, backward, R1) is dead before the fake one */
+    const size_t mark_pair = ddgan__arena_mark(&tr->arena);
     DDGAN_TRY(ddgan__net_d_forward(&st.ex_d, tr->d, &x_t, tr->t_d, &x_tp1, &rec_real, &logits));
     double err_real, d_real_mean;
     DDGAN_TRY(loss_and_grad(&st, &logits, -1.0, &err_real, &d_real_mean, &dl));
@@ -321,6 +329,7 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
         DDGAN_TRY(ddgan__net_d_r1(&st.ex_d, tr->d, &rec_real, tr->cfg.r1_gamma, &penalty));
     else if (do_r1)
         penalty = 0.0;
+    ddgan__arena_release(&tr->arena, mark_pair);
     DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
     DDGAN_TRY(draw_normal(&st, &z, dr->d_z));
     DDGAN_TRY(ddgan__net_g_forward(&st.ex_g_frozen, tr->g, &x_tp1, tr->t_d, &z, NULL, &x0p));
@@ -349,6 +358,7 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
                    tr->adam_step_d + 1));
 
     /* ---------------- G step (through the updated D) ---------------- */
+    ddgan__arena_release(&tr->arena, mark_step); /* only x0 outlives the D step */
     st.ex = &st.ex_g;
     if (!st.planning)
         DDGAN_TRY(be->ops->fill_f32(be, tr->g->mem.grads, 0.0f, tr->n_g));
@@ -359,14 +369,17 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     ddgan_g_record grec;
     DDGAN_TRY(ddgan__net_g_forward(&st.ex_g, tr->g, &x_tp1, tr->t_g, &z, &grec, &x0p));
     DDGAN_TRY(posterior(&st, &x0p, &x_tp1, tr->t_g, dr->g_eps_post, &x_pos, &c1));
+    /* dx0 is allocated before the D pass, so the D pass (record and
+     * backward) is released before G's backward */
+    ddgan_tensor dx_pos = {0}, dx0;
+    DDGAN_TRY(ddgan__tensor_alloc(st.ex, &dx0, x0p.n, x0p.c, x0p.h, x0p.w));
+    const size_t mark_dpass = ddgan__arena_mark(&tr->arena);
     ddgan_d_record rec_g;
     DDGAN_TRY(ddgan__net_d_forward(&st.ex_d_frozen, tr->d, &x_pos, tr->t_g, &x_tp1, &rec_g, &logits));
     double err_g, dummy;
     DDGAN_TRY(loss_and_grad(&st, &logits, -1.0, &err_g, &dummy, &dl));
-    ddgan_tensor dx_pos = {0}, dx0;
     DDGAN_TRY(ddgan__net_d_backward(&st.ex_d_frozen, tr->d, &rec_g, &dl, &dx_pos));
     /* through the posterior mean: d x_pos / d x0_pred = coef1[t] */
-    DDGAN_TRY(ddgan__tensor_alloc(st.ex, &dx0, x0p.n, x0p.c, x0p.h, x0p.w));
     {
         ddgan_ew_desc d;
         ddgan__ew_dense(&d, DDGAN_DT_F32, x0p.n, x0p.c, x0p.h, x0p.w);
@@ -375,6 +388,7 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
         ddgan_exec *ex = st.ex;
         DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, dx_pos.data, c1.data, dx0.data, 0));
     }
+    ddgan__arena_release(&tr->arena, mark_dpass);
     DDGAN_TRY(ddgan__net_g_backward(&st.ex_g, tr->g, &grec, &dx0));
     DDGAN_TRY(clear_frozen(&st, tr->g->pt, tr->g->mem.grads));
     double gsq_g;

@@ -417,6 +417,157 @@ static void run_fir(ddgan_backend *be, ddgan_dtype dt, const ddgan_upfirdn_desc 
     {.n = (N), .c = (C), .h = (H), .w = (W), .up = (UP), .down = (DOWN), .pad0 = (P0),          \
      .pad1 = (P1), .taps = 4, .kernel = {1.0 / (DIV), 3.0 / (DIV), 3.0 / (DIV), 1.0 / (DIV)}}
 
+/* Group norm and the strided elementwise ops above the threading threshold,
+ * at the layers' shapes: cpu float32 against ref float64 (parity bounds),
+ * the same on one thread (bit-identical), and the elementwise ops against
+ * ref float32 (bit-identical: the same double arithmetic). */
+static void run_gn(ddgan_backend *be, ddgan_dtype dt, int bwd, int acc, double *out, size_t *m)
+{
+    const ddgan_group_norm_desc d = {dt, 8, 64, 256, 16, 1e-6};
+    const size_t n = 8 * 64 * 256, s = 8 * 16;
+    double *hx = rand_vals(n, 41), *hdy = rand_vals(n, 42), *hg = rand_vals(64, 43), *hb = rand_vals(64, 44);
+    for (size_t i = 0; i < n; i++)
+        hx[i] = (double)(float)(hx[i] * 3.0 + 0.5);
+    void *x = upload(be, dt, hx, n), *dy = upload(be, dt, hdy, n), *g = upload(be, dt, hg, 64),
+         *b = upload(be, dt, hb, 64), *y = upload(be, dt, hdy, n), *mean = upload(be, dt, hdy, s),
+         *rstd = upload(be, dt, hdy, s), *dg = upload(be, dt, hg, 64), *db = upload(be, dt, hb, 64);
+    OK(be->ops->compute->group_norm_fwd(be, &d, x, g, b, y, mean, rstd));
+    if (!bwd) {
+        download(be, dt, y, out, n);
+        *m = n;
+    } else {
+        OK(be->ops->compute->group_norm_bwd(be, &d, dy, x, mean, rstd, g, y, dg, db, acc));
+        download(be, dt, y, out, n);
+        download(be, dt, dg, out + n, 64);
+        download(be, dt, db, out + n + 64, 64);
+        *m = n + 128;
+    }
+    void *all[] = {x, dy, g, b, y, mean, rstd, dg, db};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        be->ops->free(be, all[i]);
+    free(hx), free(hdy), free(hg), free(hb);
+}
+
+/* case 0: AdaGN-like scale (b broadcast per example and channel), 1: bias
+ * add, in place and accumulating, 2: copy into a channel slice (concat). */
+static void run_ew(ddgan_backend *be, ddgan_dtype dt, int which, double *out, size_t *m)
+{
+    const size_t n = 8 * 64 * 256;
+    double *ha = rand_vals(3 * n, 51), *hb = rand_vals(8 * 64, 52);
+    void *a = upload(be, dt, ha, n), *b = upload(be, dt, hb, 8 * 64), *o = upload(be, dt, ha + n, 2 * n);
+    ddgan_ew_desc d = {dt, {8, 64, 16, 16}, {64 * 256, 256, 16, 1}, {64, 1, 0, 0}, {0, 0, 0, 0}};
+    if (which == 0) {
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_MUL, 0.7, 0.0, a, b, o, 0));
+    } else if (which == 1) {
+        d.b_strides[0] = 0;
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, a, b, a, 0));
+        OK(be->ops->compute->binary(be, &d, DDGAN_BIN_AXPBY, 0.70710678, -0.3, a, b, o, 1));
+    } else {
+        const int64_t os[4] = {128 * 256, 256, 16, 1};
+        memcpy(d.out_strides, os, sizeof os);
+        OK(be->ops->compute->unary(be, &d, DDGAN_UN_SCALE, 1.0, 0.0, a, (char *)o + 64 * 256 * ddgan_dtype_size(dt), 0));
+    }
+    download(be, dt, o, out, 2 * n);
+    *m = 2 * n;
+    be->ops->free(be, a), be->ops->free(be, b), be->ops->free(be, o);
+    free(ha), free(hb);
+}
+
+/* A batched product, cut into row blocks (batch 2, m 256) or not (batch 16). */
+static void run_mm(ddgan_backend *be, ddgan_dtype dt, int big_batch, double *out, size_t *m)
+{
+    const int batch = big_batch ? 16 : 2, M = 256, N = 64, K = 128;
+    const size_t na = (size_t)batch * K * M, nb = (size_t)batch * K * N, nc = (size_t)batch * M * N;
+    double *ha = rand_vals(na, 61), *hb = rand_vals(nb, 62), *hc = rand_vals(nc, 63);
+    void *a = upload(be, dt, ha, na), *b = upload(be, dt, hb, nb), *c = upload(be, dt, hc, nc);
+    /* C = 0.5 A^T B + C (A stored k x m) */
+    const ddgan_matmul_desc d = {dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
+                                 (int64_t)M * N, 0.5, 1.0};
+    OK(be->ops->compute->matmul(be, &d, a, b, c));
+    download(be, dt, c, out, nc);
+    *m = nc;
+    be->ops->free(be, a), be->ops->free(be, b), be->ops->free(be, c);
+    free(ha), free(hb), free(hc);
+}
+
+/* Inner reductions: per-(n, c) sums over H x W, and one sum of squares over
+ * more than one block (a gradient norm), accumulating. */
+static void run_red(ddgan_backend *be, ddgan_dtype dt, int whole, double *out, size_t *m)
+{
+    const size_t n = 8 * 64 * 400 + 3;
+    double *hx = rand_vals(n, 71), *ho = rand_vals(512, 72);
+    void *x = upload(be, dt, hx, n), *o = upload(be, dt, ho, 512);
+    if (whole) {
+        const int64_t shape[4] = {1, 1, 1, (int64_t)n};
+        OK(be->ops->compute->reduce(be, dt, DDGAN_RED_SUMSQ, shape, 0xFu, x, o, 1));
+        *m = 1;
+    } else {
+        const int64_t shape[4] = {8, 64, 20, 20};
+        OK(be->ops->compute->reduce(be, dt, DDGAN_RED_SUM, shape, 0xCu, x, o, 0));
+        *m = 512;
+    }
+    download(be, dt, o, out, *m);
+    be->ops->free(be, x), be->ops->free(be, o);
+    free(hx), free(ho);
+}
+
+static void test_norm_ew_threaded(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_context_t one = make_ctx("cpu", 1, NULL, NULL);
+    assert_non_null(one);
+    const size_t cap = 2 * 8 * 64 * 256 + 128;
+    double *got = malloc(cap * sizeof *got), *want = malloc(cap * sizeof *want), *solo = malloc(cap * sizeof *solo),
+           *ref32 = malloc(cap * sizeof *ref32);
+    assert_true(got && want && solo && ref32);
+    for (int mode = 0; mode < 3; mode++) {
+        const int bwd = mode > 0, acc = mode == 2;
+        size_t m = 0;
+        run_gn(cpu_be(), DDGAN_DT_F32, bwd, acc, got, &m);
+        run_gn(ref_be(), DDGAN_DT_F64, bwd, acc, want, &m);
+        run_gn(one->backend, DDGAN_DT_F32, bwd, acc, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    group norm 8x64x256 g16 %s: %.2e\n", mode == 0 ? "fwd" : acc ? "bwd acc" : "bwd", e);
+        assert_true(e <= (bwd ? 1e-4 : 1e-5));
+        assert_memory_equal(got, solo, m * sizeof(double));
+    }
+    for (int which = 0; which < 3; which++) {
+        size_t m = 0;
+        run_ew(cpu_be(), DDGAN_DT_F32, which, got, &m);
+        run_ew(ref_be(), DDGAN_DT_F64, which, want, &m);
+        run_ew(one->backend, DDGAN_DT_F32, which, solo, &m);
+        run_ew(ref_be(), DDGAN_DT_F32, which, ref32, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    elementwise case %d: %.2e\n", which, e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
+        assert_memory_equal(got, ref32, m * sizeof(double));
+    }
+    for (int whole = 0; whole < 2; whole++) {
+        size_t m = 0;
+        run_red(cpu_be(), DDGAN_DT_F32, whole, got, &m);
+        run_red(ref_be(), DDGAN_DT_F64, whole, want, &m);
+        run_red(one->backend, DDGAN_DT_F32, whole, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    reduce %s: %.2e\n", whole ? "sumsq of 204803" : "8x64 sums over 20x20", e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
+    }
+    for (int big = 0; big < 2; big++) {
+        size_t m = 0;
+        run_mm(cpu_be(), DDGAN_DT_F32, big, got, &m);
+        run_mm(ref_be(), DDGAN_DT_F64, big, want, &m);
+        run_mm(one->backend, DDGAN_DT_F32, big, solo, &m);
+        const double e = norm_err(got, want, m);
+        print_message("    matmul batch %d: %.2e\n", big ? 16 : 2, e);
+        assert_true(e <= 1e-5);
+        assert_memory_equal(got, solo, m * sizeof(double));
+    }
+    free(got), free(want), free(solo), free(ref32);
+    ddgan_context_destroy(one);
+}
+
 static void test_act_fir_threaded(void **state)
 {
     (void)state;
@@ -797,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_conv_accumulate_shapes),
         cmocka_unit_test(test_conv_determinism),
         cmocka_unit_test(test_act_fir_threaded),
+        cmocka_unit_test(test_norm_ew_threaded),
         cmocka_unit_test(test_primitive_cache),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
