@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config clang binutils
   libcmocka-dev libdnnl-dev libopenblas-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev
   python3 python3-numpy python3-pytest
+  abigail-tools libclang-rt-14-dev  # ABI check (abidiff); libFuzzer for scripts/fuzz.sh
 )
 missing=()
 for p in "${packages[@]}"; do

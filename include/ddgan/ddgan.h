@@ -18,8 +18,14 @@
  *    DDGAN_ERR_VERSION_MISMATCH.
  *  - Arrays cross the API as host memory: images NCHW float32, time indices
  *    int64_t in 0 .. num_timesteps-1.
- *  - One handle is used by one thread at a time; different handles (including
- *    different contexts) may be used from different threads concurrently.
+ *  - Threads: one handle per thread at a time. A handle uses the context it
+ *    was created from (its random stream, backend and memory) and a trainer
+ *    uses the generator, discriminator and schedule it borrows, so a context
+ *    and everything created from it form one unit that one thread uses at a
+ *    time; different contexts (with their handles) may be used from
+ *    different threads concurrently and give the same results as
+ *    sequential runs (docs/hardening.md). Datasets need no context and
+ *    follow the same rule per dataset. ddgan_last_error is per thread.
  */
 #ifndef DDGAN_DDGAN_H
 #define DDGAN_DDGAN_H

@@ -566,6 +566,9 @@ DDGAN_API ddgan_status_t ddgan_eval_images(ddgan_classifier_t c, const float *re
     static const char fn[] = "ddgan_eval_images";
     DDGAN_TRY(check_clf(c, fn));
     DDGAN_TRY(check_out(out, fn));
+    /* name the argument (check_images would say "images" for both) */
+    if (!real || !fake)
+        return BAD_ARG("%s: %s is NULL", fn, real ? "fake" : "real");
     DDGAN_TRY(check_images(real, n_real, channels, fn));
     DDGAN_TRY(check_images(fake, n_fake, channels, fn));
     const int k = 3;

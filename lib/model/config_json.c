@@ -262,8 +262,10 @@ ddgan_status_t ddgan__gen_config_write(const ddgan_gen_config *c, char **out)
     ddgan__json_write_key(&w, "fir_kernel");
     ddgan__json_write_array_begin(&w);
     for (int i = 0; i < c->n_fir; i++) {
-        /* integers stay integers ([1, 3, 3, 1]) as the official config writes them */
-        if (c->fir_kernel[i] == (double)(int64_t)c->fir_kernel[i] && fabs(c->fir_kernel[i]) < 1e15)
+        /* integers stay integers ([1, 3, 3, 1]) as the official config writes them. The
+         * range test comes first: converting a double beyond the int64 range is undefined
+         * behaviour (found by fuzz_config_json, reproducer crash-fir-kernel-huge.json). */
+        if (fabs(c->fir_kernel[i]) < 1e15 && c->fir_kernel[i] == (double)(int64_t)c->fir_kernel[i])
             ddgan__json_write_int64(&w, (int64_t)c->fir_kernel[i]);
         else
             ddgan__json_write_double(&w, c->fir_kernel[i]);

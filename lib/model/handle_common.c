@@ -27,8 +27,9 @@ ddgan_status_t ddgan__handle_tensor_io(ddgan_netmem *m, const ddgan_param_table 
 {
     if (!name)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: name is NULL", fn);
-    if (!out && !in)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: buffer is NULL", fn);
+    if (!out && !in) /* name the caller's parameter: `in` for set_param, `out` for the getters */
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                         strstr(fn, "_set_") ? "in" : "out");
     const ddgan_param *p = ddgan__params_find(pt, name);
     if (!p && !strncmp(name, "module.", 7))
         p = ddgan__params_find(pt, name + 7);
