@@ -100,7 +100,7 @@ expect 0 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 300 --out s.png
 expect 2 "$BIN" sample --ckpt run1/checkpoint.safetensors --n 5 --out s.png --steps 7
 
 # ---- Ctrl-C, then --resume: the same model as an uninterrupted run
-"$BIN" train --preset toy25 --batch_size 64 --steps 2500 --exp cut --quiet >/dev/null 2>err.txt &
+"$BIN" train --preset toy25 --batch_size 64 --steps 1200 --exp cut --quiet >/dev/null 2>err.txt &
 pid=$!
 for _ in $(seq 1 100); do [ -s cut/log.jsonl ] && break; sleep 0.05; done
 kill -INT $pid
@@ -115,11 +115,11 @@ elif [ $rc = 0 ]; then
 else
   fail "interrupted run exited $rc"
 fi
-expect 0 "$BIN" train --preset toy25 --batch_size 64 --steps 2500 --exp whole --quiet
+expect 0 "$BIN" train --preset toy25 --batch_size 64 --steps 1200 --exp whole --quiet
 "$BIN" sample --ckpt cut/checkpoint.safetensors --n 64 --out cut.npy >/dev/null
 "$BIN" sample --ckpt whole/checkpoint.safetensors --n 64 --out whole.npy >/dev/null
 cmp -s cut.npy whole.npy || fail "interrupted + resumed run differs from the uninterrupted one"
-expect 0 "$BIN" train --exp cut --resume --steps 2500
+expect 0 "$BIN" train --exp cut --resume --steps 1200
 grep -q 'nothing to train' out.txt || fail "resume at the target step should do nothing"
 
 # ---- the DDPM baseline on the same data
