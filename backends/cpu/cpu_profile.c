@@ -10,6 +10,8 @@
  * Bins split what differs in cost: conv by direction and kernel size,
  * activations by function, elementwise ops by operation and by whether an
  * operand is broadcast. */
+/* clock_gettime and its clocks are POSIX, not C11 */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
