@@ -12,13 +12,16 @@
 # grid. Writes OUT/results.md (and the grids, JSON and logs beside it).
 #
 #   scripts/seed-experiment.sh [--budget SECONDS] [--data DIR] [--out DIR] [--n N] [--backend B]
-#                              [--threads N]
+#                              [--threads N] [--no-ema]
+# --no-ema scores the training weights (an EMA with decay 0.999 still sits
+# near the initial weights after a few hundred steps).
 # n (default 256) is the number of samples scored per model: DDPM needs 200
 # network calls per sample, so its evaluation dominates the run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=1800
 threads=1
+ema=()
 data=../shared/data/mnist-10k
 out=runs/seed-experiment
 n=256
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --n) n=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --no-ema) ema=(--no-ema); shift ;;
     *) echo "seed-experiment.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -63,11 +67,11 @@ for name in ddgan-t4 ddpm ddgan-t1; do
   [ $name = ddpm ] && steps=(--steps 200)
   [ -s "$cls" ] && [ ! -e "$out/$name/classifier.safetensors" ] && cp "$cls" "$out/$name/"
   echo "== $name: eval (n = $n)"
-  "$bin" eval --ckpt "$out/$name/checkpoint.safetensors" --n "$n" --backend "$backend" --threads "$threads" --json "${steps[@]}" \
+  "$bin" eval --ckpt "$out/$name/checkpoint.safetensors" --n "$n" --backend "$backend" --threads "$threads" --json "${steps[@]}" "${ema[@]}" \
     > "$out/$name.json"
   [ -s "$cls" ] || cp "$out/$name/classifier.safetensors" "$cls"
   "$bin" sample --ckpt "$out/$name/checkpoint.safetensors" --n 64 --seed 1 --backend "$backend" --threads "$threads" \
-    --out "$out/$name.png" "${steps[@]}" > /dev/null
+    --out "$out/$name.png" "${steps[@]}" "${ema[@]}" > /dev/null
 done
 
 python3 - "$out" "$budget" <<'PY'
