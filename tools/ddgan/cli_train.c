@@ -136,7 +136,11 @@ static int save_checkpoint(run *r)
  * or the training generator (*owned = 0). */
 static int sampling_generator(run *r, ddgan_generator_t *g, int *owned)
 {
-    const int ema = opt_bool(&r->o, "use_ema");
+    /* The EMA starts at the initial weights: until about 3 / (1 - decay)
+     * steps (where their share falls below e^-3 = 5%) it draws blobs, so
+     * early images come from the training weights. */
+    const double decay = run_opts_get(&r->o, "ema_decay") ? opt_float(&r->o, "ema_decay") : 0.9999;
+    const int ema = opt_bool(&r->o, "use_ema") && (double)run_step(r) * (1.0 - decay) >= 3.0;
     *owned = 0;
     *g = r->g;
     if (!ema)
