@@ -66,6 +66,11 @@ for name in ddgan-t4 ddpm ddgan-t1; do
   steps=()
   [ $name = ddpm ] && steps=(--steps 200)
   [ -s "$cls" ] && [ ! -e "$out/$name/classifier.safetensors" ] && cp "$cls" "$out/$name/"
+  if [ -s "$out/$name.json" ] && [ "$out/$name.json" -nt "$out/$name/checkpoint.safetensors" ] &&
+     [ -s "$out/$name.png" ]; then
+    echo "== $name: already evaluated ($out/$name.json)"
+    continue
+  fi
   echo "== $name: eval (n = $n)"
   "$bin" eval --ckpt "$out/$name/checkpoint.safetensors" --n "$n" --backend "$backend" --threads "$threads" --json "${steps[@]}" "${ema[@]}" \
     > "$out/$name.json"
