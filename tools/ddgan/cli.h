@@ -85,6 +85,11 @@ int cli_dataset_config(const run_opts *o, ddgan_dataset_config *dc);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
+/* A metadata string of a safetensors file (malloc'd), or NULL when absent or unreadable. */
+char *cli_file_meta(const char *path, const char *key);
+/* Whether a path exists. */
+int cli_file_exists(const char *path);
+
 /* A context on the requested backend (NULL/"auto": the best available). */
 int cli_context(ddgan_context_t *ctx, const char *backend, uint64_t seed, int threads);
 

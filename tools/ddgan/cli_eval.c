@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -34,14 +33,9 @@ static int mixture_of(const char *dataset)
 /* The run option `name` stored in a checkpoint (malloc'd), or NULL. */
 static char *stored_option(const char *ckpt, const char *name)
 {
-    size_t len = 0;
-    if (ddgan_file_metadata(ckpt, "run_options", NULL, 0, &len) != DDGAN_OK)
+    char *text = cli_file_meta(ckpt, "run_options");
+    if (!text)
         return NULL;
-    char *text = malloc(len + 1);
-    if (!text || ddgan_file_metadata(ckpt, "run_options", text, len + 1, NULL) != DDGAN_OK) {
-        free(text);
-        return NULL;
-    }
     char *found = NULL;
     const size_t nl = strlen(name);
     for (char *line = text; line && *line;) {
@@ -142,12 +136,6 @@ static int read_examples(ddgan_dataset_t ds, size_t n, size_t per, float *x, int
     return 0;
 }
 
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* --classifier, the cached one next to the checkpoint, or a new one. */
 static int get_classifier(ddgan_context_t ctx, const char *explicit_path, const char *ckpt, const char *data,
                           int json, ddgan_classifier_t *c)
@@ -158,7 +146,7 @@ static int get_classifier(ddgan_context_t ctx, const char *explicit_path, const 
         snprintf(cached, sizeof cached, "%.*s/classifier.safetensors", (int)(slash - ckpt), ckpt);
     else
         snprintf(cached, sizeof cached, "classifier.safetensors");
-    const char *path = explicit_path ? explicit_path : file_exists(cached) ? cached : NULL;
+    const char *path = explicit_path ? explicit_path : cli_file_exists(cached) ? cached : NULL;
     if (path) {
         if (ddgan_classifier_load(c, ctx, path) != DDGAN_OK) {
             cli_lib_error("classifier");

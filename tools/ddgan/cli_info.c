@@ -5,19 +5,6 @@
 
 #include "cli.h"
 
-static char *meta(const char *path, const char *key)
-{
-    size_t len = 0;
-    if (ddgan_file_metadata(path, key, NULL, 0, &len) != DDGAN_OK)
-        return NULL;
-    char *s = malloc(len + 1);
-    if (s && ddgan_file_metadata(path, key, s, len + 1, NULL) != DDGAN_OK) {
-        free(s);
-        s = NULL;
-    }
-    return s;
-}
-
 static void print_summary(const char *what, size_t params, double gflops)
 {
     printf("%-14s %12zu parameters, %.4g GFLOPs per image (forward)\n", what, params, gflops);
@@ -43,9 +30,9 @@ int cmd_info(int argc, char **argv)
     if (cli_context(&ctx, "ref", 0, 1)) /* nothing runs: the reference backend loads fastest */
         return CLI_FAIL;
     int rc = CLI_FAIL;
-    char *format = meta(path, "format"), *lib = meta(path, "library"), *cfg = meta(path, "config");
-    char *dcfg = meta(path, "D_config"), *tcfg = meta(path, "trainer_config"), *sched = meta(path, "schedule");
-    char *opts = meta(path, "run_options"), *step = meta(path, "global_step");
+    char *format = cli_file_meta(path, "format"), *lib = cli_file_meta(path, "library"), *cfg = cli_file_meta(path, "config");
+    char *dcfg = cli_file_meta(path, "D_config"), *tcfg = cli_file_meta(path, "trainer_config"), *sched = cli_file_meta(path, "schedule");
+    char *opts = cli_file_meta(path, "run_options"), *step = cli_file_meta(path, "global_step");
     printf("file           %s\n", path);
     printf("format         %s\n", format ? format : "weights (interchange format)");
     if (lib)

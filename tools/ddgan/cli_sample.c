@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -21,8 +22,7 @@ int cli_context(ddgan_context_t *ctx, const char *backend, uint64_t seed, int th
     return 0;
 }
 
-/* A metadata string of a file (malloc'd), or NULL when absent. */
-static char *file_meta(const char *path, const char *key)
+char *cli_file_meta(const char *path, const char *key)
 {
     size_t len = 0;
     if (ddgan_file_metadata(path, key, NULL, 0, &len) != DDGAN_OK)
@@ -33,6 +33,12 @@ static char *file_meta(const char *path, const char *key)
         s = NULL;
     }
     return s;
+}
+
+int cli_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
 }
 
 int cli_load_model(ddgan_context_t ctx, const char *path, int no_ema, ddgan_generator_t *g,
@@ -48,8 +54,8 @@ int cli_load_model(ddgan_context_t ctx, const char *path, int no_ema, ddgan_gene
         cli_lib_error("cannot read the model");
         return -1;
     }
-    char *format = file_meta(path, "format");
-    char *tcfg = file_meta(path, "trainer_config");
+    char *format = cli_file_meta(path, "format");
+    char *tcfg = cli_file_meta(path, "trainer_config");
     ddgan_status_t st;
     if (!format) {
         st = ddgan_generator_load(g, ctx, path);
@@ -104,7 +110,7 @@ int cli_draw(ddgan_generator_t g, ddgan_schedule_t s, int is_ddpm, int ddpm_step
  * run options), for the scatter plot; returns the count (0: unknown). */
 int cli_mixture_modes(const char *ckpt, float *modes)
 {
-    char *opts = file_meta(ckpt, "run_options");
+    char *opts = cli_file_meta(ckpt, "run_options");
     int k = 0;
     if (opts && strstr(opts, "dataset=grid25\n")) {
         for (int i = 0; i < 5; i++)

@@ -88,12 +88,6 @@ static int make_dir(const char *path)
     return 0;
 }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* Everything a run holds. */
 typedef struct run {
     run_opts o;
@@ -236,19 +230,14 @@ static int resolve_options(run *r, const run_opts *cli)
     snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.safetensors", exp);
     snprintf(r->log_path, sizeof r->log_path, "%s/log.jsonl", exp);
     if (resume) {
-        if (!file_exists(r->ckpt)) {
+        if (!cli_file_exists(r->ckpt)) {
             cli_error("--resume: no checkpoint at %s", r->ckpt);
             return CLI_FAIL;
         }
-        size_t len = 0;
-        if (ddgan_file_metadata(r->ckpt, "run_options", NULL, 0, &len) != DDGAN_OK) {
-            cli_lib_error("--resume: the checkpoint was not written by `ddgan train`");
-            return CLI_FAIL;
-        }
-        char *text = malloc(len + 1);
-        if (!text || ddgan_file_metadata(r->ckpt, "run_options", text, len + 1, NULL) != DDGAN_OK) {
-            free(text);
-            cli_error("--resume: cannot read the run options of %s", r->ckpt);
+        char *text = cli_file_meta(r->ckpt, "run_options");
+        if (!text) {
+            cli_error("--resume: %s has no run options (not written by `ddgan train`, or unreadable)",
+                      r->ckpt);
             return CLI_FAIL;
         }
         const int rc = run_opts_deserialise(&r->o, text, r->ckpt);
@@ -260,7 +249,7 @@ static int resolve_options(run *r, const run_opts *cli)
             cli_error("--resume: %s was trained with --preset %s, not %s", r->ckpt, stored, preset);
             return CLI_USAGE;
         }
-    } else if (file_exists(r->ckpt)) {
+    } else if (cli_file_exists(r->ckpt)) {
         cli_error("%s already exists: continue it with --resume, or choose another --exp", r->ckpt);
         return CLI_USAGE;
     }
