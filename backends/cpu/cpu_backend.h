@@ -19,6 +19,22 @@
 #include "backend/backend_impl.h"
 
 /* Convolution primitives cached per instance (LRU beyond this). */
+/*
+ * The hand-written loops (activations, elementwise ops, group norm, FIR,
+ * softmax) are compiled three times -- baseline x86-64 (SSE2), x86-64-v3
+ * (AVX2) and x86-64-v4 (AVX-512) -- and the loader picks the widest one the
+ * CPU has (GCC/clang function multi-versioning, an ifunc), so the plug-in
+ * still loads on any x86-64 while using 16-wide vectors where they exist.
+ * These files are compiled with -ffp-contract=off (CMakeLists.txt): no
+ * version fuses a multiply-add, so all three give identical results.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(__ELF__) && \
+    !defined(DDGAN_CPU_NO_MULTIVERSION)
+#define CPU_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CPU_MULTIVERSION
+#endif
+
 #define CPU_CONV_CACHE_CAP 256
 /* Tensors of one convolution (x, weight, bias, y and their gradients). */
 #define CPU_CONV_MAX_TENSORS 4

@@ -175,6 +175,7 @@ static inline __attribute__((always_inline)) void bin_run(int op, int acc, doubl
     }
 }
 
+CPU_MULTIVERSION
 static void bin_inner(int op, int acc, double al, double be, const float *a, int sa, const float *b, int sb,
                       float *o, int64_t len)
 {
@@ -188,6 +189,7 @@ static void bin_inner(int op, int acc, double al, double be, const float *a, int
         bin_run(op, acc, al, be, a, b, o, len, 0, 0);
 }
 
+CPU_MULTIVERSION
 static void scale_inner(int acc, double al, double be, const float *a, int sa, float *o, int64_t len)
 {
 #define SCALE_LOOPS(SA)                                                                            \

@@ -70,6 +70,42 @@ static void table_bwd(const ddgan_upfirdn_desc *d, int n_in, int n_out, fir_tap 
     }
 }
 
+/* dp (+)= rows(ly) o cols(lx) applied to the plane s; tmp holds hs x wd
+ * column-filtered rows and one output row. */
+CPU_MULTIVERSION
+static void fir_plane(const fir_tap *ly, const fir_tap *lx, int64_t hs, int64_t ws, int64_t hd, int64_t wd,
+                      const float *s, float *dp, int accumulate, float *tmp)
+{
+    float *row = tmp + hs * wd;
+    for (int64_t r = 0; r < hs; r++) {
+        const float *srow = s + r * ws;
+        float *trow = tmp + r * wd;
+        for (int64_t c = 0; c < wd; c++) {
+            const fir_tap *e = &lx[c];
+            float acc = 0.0f;
+            for (int j = 0; j < e->cnt; j++)
+                acc += e->w[j] * srow[e->idx[j]];
+            trow[c] = acc;
+        }
+    }
+    for (int64_t r = 0; r < hd; r++) {
+        const fir_tap *e = &ly[r];
+        memset(row, 0, (size_t)wd * sizeof *row);
+        for (int j = 0; j < e->cnt; j++) {
+            const float wj = e->w[j];
+            const float *trow = tmp + (int64_t)e->idx[j] * wd;
+            for (int64_t c = 0; c < wd; c++)
+                row[c] += wj * trow[c];
+        }
+        float *drow = dp + r * wd;
+        if (accumulate)
+            for (int64_t c = 0; c < wd; c++)
+                drow[c] += row[c];
+        else
+            memcpy(drow, row, (size_t)wd * sizeof *row);
+    }
+}
+
 /* dst[p] (+)= rows(ly) o cols(lx) applied to src[p] for every plane p. */
 static void fir_planes(const fir_tap *ly, const fir_tap *lx, int64_t hs, int64_t ws, int64_t hd,
                        int64_t wd, int64_t planes, const float *src, float *dst, int accumulate,
@@ -87,38 +123,8 @@ static void fir_planes(const fir_tap *ly, const fir_tap *lx, int64_t hs, int64_t
 #else
         float *tmp = work;
 #endif
-        for (int64_t p = 0; p < planes; p++) {
-            float *row = tmp + hs * wd;
-            const float *s = src + p * hs * ws;
-            float *dp = dst + p * hd * wd;
-            for (int64_t r = 0; r < hs; r++) {
-                const float *srow = s + r * ws;
-                float *trow = tmp + r * wd;
-                for (int64_t c = 0; c < wd; c++) {
-                    const fir_tap *e = &lx[c];
-                    float acc = 0.0f;
-                    for (int j = 0; j < e->cnt; j++)
-                        acc += e->w[j] * srow[e->idx[j]];
-                    trow[c] = acc;
-                }
-            }
-            for (int64_t r = 0; r < hd; r++) {
-                const fir_tap *e = &ly[r];
-                memset(row, 0, (size_t)wd * sizeof *row);
-                for (int j = 0; j < e->cnt; j++) {
-                    const float wj = e->w[j];
-                    const float *trow = tmp + (int64_t)e->idx[j] * wd;
-                    for (int64_t c = 0; c < wd; c++)
-                        row[c] += wj * trow[c];
-                }
-                float *drow = dp + r * wd;
-                if (accumulate)
-                    for (int64_t c = 0; c < wd; c++)
-                        drow[c] += row[c];
-                else
-                    memcpy(drow, row, (size_t)wd * sizeof *row);
-            }
-        }
+        for (int64_t p = 0; p < planes; p++)
+            fir_plane(ly, lx, hs, ws, hd, wd, src + p * hs * ws, dst + p * hd * wd, accumulate, tmp);
     }
 }
 

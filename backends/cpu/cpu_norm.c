@@ -30,6 +30,7 @@ static double lanes_total(const double acc[LANES])
 }
 
 /* sum x */
+CPU_MULTIVERSION
 static double sum1(const float *x, int64_t n)
 {
     double acc[LANES] = {0};
@@ -43,6 +44,7 @@ static double sum1(const float *x, int64_t n)
 }
 
 /* sum (x - mu)^2 */
+CPU_MULTIVERSION
 static double sumsq_dev(const float *x, int64_t n, double mu)
 {
     double acc[LANES] = {0};
@@ -60,6 +62,7 @@ static double sumsq_dev(const float *x, int64_t n, double mu)
 }
 
 /* *s1 = sum dy, *s2 = sum dy (x - mu) */
+CPU_MULTIVERSION
 static void sum_dy(const float *dy, const float *x, int64_t n, double mu, double *s1, double *s2)
 {
     double a[LANES] = {0}, b[LANES] = {0};
@@ -77,6 +80,35 @@ static void sum_dy(const float *dy, const float *x, int64_t n, double mu, double
     }
     *s1 = lanes_total(a);
     *s2 = lanes_total(b);
+}
+
+/* y = (x - mu) rs ga + sh over one channel of hw elements */
+CPU_MULTIVERSION
+static void gn_apply(const float *xc, float *yc, int64_t hw, double mu, double rs, double ga, double sh)
+{
+    CPU_SIMD
+    for (int64_t i = 0; i < hw; i++)
+        yc[i] = (float)(((double)xc[i] - mu) * rs * ga + sh);
+}
+
+/* dx (+)= rs (dy ga - mg - xhat mgx) over one channel of hw elements */
+CPU_MULTIVERSION
+static void gn_dx(const float *xc, const float *dyc, float *dxc, int64_t hw, double mu, double rs, double ga,
+                  double mg, double mgx, int accumulate)
+{
+    if (accumulate) {
+        CPU_SIMD
+        for (int64_t i = 0; i < hw; i++) {
+            const double xhat = ((double)xc[i] - mu) * rs;
+            dxc[i] = (float)((double)dxc[i] + rs * ((double)dyc[i] * ga - mg - xhat * mgx));
+        }
+    } else {
+        CPU_SIMD
+        for (int64_t i = 0; i < hw; i++) {
+            const double xhat = ((double)xc[i] - mu) * rs;
+            dxc[i] = (float)(rs * ((double)dyc[i] * ga - mg - xhat * mgx));
+        }
+    }
 }
 
 static int gn_team(const ddgan_backend *be, const ddgan_group_norm_desc *d)
@@ -118,11 +150,7 @@ ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_no
         for (int64_t cc = 0; cc < cpg; cc++) {
             const int64_t ch = g * cpg + cc;
             const double ga = gamma ? (double)gamma[ch] : 1.0, sh = beta ? (double)beta[ch] : 0.0;
-            const float *xc = xg + cc * hw;
-            float *yc = yg + cc * hw;
-            CPU_SIMD
-            for (int64_t i = 0; i < hw; i++)
-                yc[i] = (float)(((double)xc[i] - mu) * rs * ga + sh);
+            gn_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, ga, sh);
         }
         if (mean)
             mean[t] = (float)mu;
@@ -167,21 +195,7 @@ ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
             const double mg = sg / (double)cnt, mgx = sgx / (double)cnt;
             for (int64_t cc = 0; cc < cpg; cc++) {
                 const double ga = gamma ? (double)gamma[g * cpg + cc] : 1.0;
-                const float *xc = xg + cc * hw, *dyc = dyg + cc * hw;
-                float *dxc = dxg + cc * hw;
-                if (accumulate) {
-                    CPU_SIMD
-                    for (int64_t i = 0; i < hw; i++) {
-                        const double xhat = ((double)xc[i] - mu) * rs;
-                        dxc[i] = (float)((double)dxc[i] + rs * ((double)dyc[i] * ga - mg - xhat * mgx));
-                    }
-                } else {
-                    CPU_SIMD
-                    for (int64_t i = 0; i < hw; i++) {
-                        const double xhat = ((double)xc[i] - mu) * rs;
-                        dxc[i] = (float)(rs * ((double)dyc[i] * ga - mg - xhat * mgx));
-                    }
-                }
+                gn_dx(xg + cc * hw, dyg + cc * hw, dxg + cc * hw, hw, mu, rs, ga, mg, mgx, accumulate);
             }
         }
     }
@@ -220,6 +234,7 @@ ddgan_status_t ddgan__cpu_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
  * rounding (the op's contract). Other axis patterns go to ref. */
 #define CPU_RED_BLOCK ((int64_t)1 << 16)
 
+CPU_MULTIVERSION
 static double sum_run(const float *x, int64_t n, int sq)
 {
     if (!sq)

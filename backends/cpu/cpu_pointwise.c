@@ -30,18 +30,25 @@ static int act_team(const ddgan_backend *be, int64_t n)
  * (libm's expf is a scalar call: it made SiLU 10-20x slower than LeakyReLU).
  * x = n ln2 + r with |r| <= ln2/2 (ln2 split in two parts, so r is exact to
  * float rounding), exp(r) by its degree-6 Taylor/minimax polynomial, 2^n put
- * into the exponent bits. Arguments are clamped to [-87.3, 88.7], where
- * 2^n stays a normal float; the error is about 2 ulp (far inside the parity
+ * into the exponent bits. Arguments are clamped to [-87.3, 88.376] (88.376 <
+ * 127.5 ln2), so that n stays in [-126, 127] and 2^n a normal float (above
+ * the clamp the result saturates at about 2.4e38 instead of overflowing to
+ * infinity near 88.72); the error is about 2 ulp (far inside the parity
  * bound of 1e-5; the activations' results stay within float rounding of ref).
  * Branch-free: the clamps are selects. */
 static inline float cpu_expf(float x)
 {
-    const float hi = 88.7f, lo = -87.3f;
+    const float hi = 88.376f, lo = -87.3f;
     x = x > hi ? hi : x;
     x = x < lo ? lo : x;
-    /* floor(x / ln2 + 0.5) by truncating a positive value (no floorf call,
-     * which baseline x86-64 has no vector instruction for) */
-    const float n = (float)(int32_t)(x * 1.44269504088896341f + 128.5f) - 128.0f;
+    /* n = round(x / ln2) with the 1.5 * 2^23 trick: adding it leaves the
+     * rounded integer in the low mantissa bits of t, so neither floorf nor a
+     * float-to-int conversion is needed (GCC turned that conversion into
+     * branches for AVX-512 and stopped vectorising: 5x slower) */
+    const float t = x * 1.44269504088896341f + 12582912.0f;
+    const float n = t - 12582912.0f;
+    uint32_t tb;
+    __builtin_memcpy(&tb, &t, sizeof tb);
     float r = x - n * 0.693359375f;        /* ln2, high part (exact product) */
     r = r - n * -2.12194440e-4f;           /* ln2, low part */
     float p = 1.9875691500e-4f;
@@ -51,7 +58,8 @@ static inline float cpu_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    const int32_t e = ((int32_t)n + 127) << 23;
+    /* 2^n: n + 127 into the exponent field (tb - bits(1.5 * 2^23) = n) */
+    const uint32_t e = (tb - 0x4B400000u + 127u) << 23;
     float scale;
     __builtin_memcpy(&scale, &e, sizeof scale);
     return p * scale;
@@ -61,6 +69,7 @@ static inline float sigmoid_f(float x) { return 1.0f / (1.0f + cpu_expf(-x)); }
 
 /* y[lo, hi) = f(x[lo, hi)). Plain serial loops over float arguments, so the
  * compiler vectorises the simple ones. */
+CPU_MULTIVERSION
 static void act_fwd_range(ddgan_act act, float a, int64_t lo, int64_t hi, const float *x, float *y)
 {
     switch (act) {
@@ -136,6 +145,7 @@ static float act_grad(ddgan_act act, float a, float x, float y, float dy)
 
 /* SiLU's backward reads x only: its own loops, without the x/y selects, so
  * they vectorise (elementwise: dx may alias dy or x). */
+CPU_MULTIVERSION
 static void silu_bwd_range(int64_t lo, int64_t hi, const float *x, const float *dy, float *dx,
                            int accumulate)
 {
@@ -154,6 +164,7 @@ static void silu_bwd_range(int64_t lo, int64_t hi, const float *x, const float *
     }
 }
 
+CPU_MULTIVERSION
 static void act_bwd_range(ddgan_act act, float a, int64_t lo, int64_t hi, const float *x,
                           const float *y, const float *dy, float *dx, int accumulate)
 {
@@ -233,6 +244,7 @@ ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
 
 /* Row softmax forward in float32: the row maximum, float exponentials
  * summed in double, one scaling. Each row is computed by one thread. */
+CPU_MULTIVERSION
 static void softmax_row(int64_t cols, const float *xr, float *yr)
 {
     float mx = xr[0];
