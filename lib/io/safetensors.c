@@ -5,15 +5,18 @@
 #include "core/error.h"
 #include "io/json.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -1127,6 +1130,68 @@ static char *dir_of(const char *path)
 
 static atomic_uint g_tmp_counter;
 
+/* Temporary files of writers that died mid-save are at least this old
+ * (seconds) before a later save removes them. */
+#define ST_STALE_TMP_AGE 60
+
+/* If name is "<base>.tmp.<pid>.<n>", returns the pid, else 0. */
+static long stale_tmp_pid(const char *name, const char *base, size_t blen)
+{
+    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+        return 0;
+    const char *p = name + blen + 5;
+    long pid = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+        pid = pid * 10 + (*p - '0');
+    if (!digits || *p++ != '.' || !(*p >= '0' && *p <= '9'))
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p ? 0 : pid;
+}
+
+/*
+ * Best effort, after a successful save: removes the temporary files that
+ * earlier saves of the same path left behind when their process was killed
+ * inside the write window ("<path>.tmp.<pid>.<n>"). A file is only removed
+ * when no process with that pid exists and the file has not been modified
+ * for ST_STALE_TMP_AGE seconds, so a save in progress in another process,
+ * even one in another pid namespace sharing the folder, is left alone; this
+ * process' own pid is skipped (it removes its own temporaries when a save
+ * fails). Errors are ignored: the checkpoint itself is already written.
+ */
+static void remove_stale_temporaries(const char *dir, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    const long self = (long)getpid();
+    const time_t now = time(NULL);
+    const size_t dlen = strlen(dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const long pid = stale_tmp_pid(e->d_name, base, blen);
+        if (pid <= 0 || pid == self)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* the writer may still be alive */
+        const size_t need = dlen + 1 + strlen(e->d_name) + 1;
+        char *full = ddgan__malloc(need, "safetensors writer: stale temporary name");
+        if (!full)
+            break;
+        snprintf(full, need, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(full, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime >= ST_STALE_TMP_AGE)
+            unlink(full);
+        ddgan__free(full);
+    }
+    closedir(d);
+}
+
 ddgan_status_t ddgan__st_writer_write(ddgan_st_writer *w, const char *path)
 {
     char eb[128];
@@ -1205,6 +1270,8 @@ ddgan_status_t ddgan__st_writer_write(ddgan_st_writer *w, const char *path)
                        "failed: %s", path, dir, sys_error(errno, eb));
     }
     close(dfd);
+    if (st == DDGAN_OK)
+        remove_stale_temporaries(dir, path);
 
 done:
     if (fd >= 0)

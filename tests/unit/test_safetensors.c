@@ -6,11 +6,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -750,6 +753,77 @@ static void test_atomic_write(void **state)
     free(dir);
 }
 
+/* Creates an empty file `name` in dir, its modification time `age` seconds ago. */
+static void make_file_aged(const char *dir, const char *name, int age)
+{
+    char *p = join(dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("partial", f);
+    fclose(f);
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= age;
+    ts[1] = ts[0];
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    free(p);
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+    char *p = join(dir, name);
+    struct stat sb;
+    const int r = stat(p, &sb) == 0;
+    free(p);
+    return r;
+}
+
+/* A save removes the temporary files that killed writers of the same path
+ * left behind, and nothing else. */
+static void test_stale_temporaries(void **state)
+{
+    (void)state;
+    char *dir = tu_make_tmpdir();
+    char *path = join(dir, "ck.safetensors");
+    /* a pid that is surely not running: a child that has exited and been reaped */
+    pid_t dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    char stale[64], fresh[64], alive[64], mine[64];
+    snprintf(stale, sizeof stale, "ck.safetensors.tmp.%ld.3", (long)dead);
+    snprintf(fresh, sizeof fresh, "ck.safetensors.tmp.%ld.4", (long)dead);
+    snprintf(alive, sizeof alive, "ck.safetensors.tmp.%ld.0", (long)getppid());
+    snprintf(mine, sizeof mine, "ck.safetensors.tmp.%ld.99", (long)getpid());
+    make_file_aged(dir, stale, 3600);   /* dead writer, old: removed */
+    make_file_aged(dir, fresh, 0);      /* dead writer, just written: kept */
+    make_file_aged(dir, alive, 3600);   /* live writer: kept */
+    make_file_aged(dir, mine, 3600);    /* this process: kept */
+    make_file_aged(dir, "other.safetensors.tmp.1.1", 3600); /* another path: kept */
+    make_file_aged(dir, "ck.safetensors.tmp.x.1", 3600);     /* not the pattern: kept */
+
+    ddgan_st_writer *w = NULL;
+    const int64_t sh[] = {2};
+    const float a[2] = {1.0f, 2.0f};
+    assert_int_equal(ddgan__st_writer_create(&w), DDGAN_OK);
+    assert_int_equal(ddgan__st_writer_add(w, "a", DDGAN_ST_F32, sh, 1, a), DDGAN_OK);
+    assert_int_equal(ddgan__st_writer_write(w, path), DDGAN_OK);
+    ddgan__st_writer_destroy(w);
+
+    assert_false(file_exists(dir, stale));
+    assert_true(file_exists(dir, fresh));
+    assert_true(file_exists(dir, alive));
+    assert_true(file_exists(dir, mine));
+    assert_true(file_exists(dir, "other.safetensors.tmp.1.1"));
+    assert_true(file_exists(dir, "ck.safetensors.tmp.x.1"));
+    assert_true(file_exists(dir, "ck.safetensors"));
+    assert_int_equal(count_entries(dir), 6);
+    tu_rmdir_recursive(dir);
+    free(path);
+    free(dir);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -866,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_writer_rejects),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_stale_temporaries),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_allocation_failures),
     };
