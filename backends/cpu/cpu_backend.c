@@ -190,6 +190,16 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
             return DDGAN_ERR_INVALID_ARGUMENT;
         }
     }
+    int gemm_openblas = 0;
+    const char *gemm = getenv("DDGAN_CPU_GEMM");
+    if (gemm && gemm[0] && strcmp(gemm, "onednn") != 0) {
+        if (!strcmp(gemm, "openblas")) {
+            gemm_openblas = 1;
+        } else {
+            snprintf(why, why_cap, "$DDGAN_CPU_GEMM is \"%.40s\" (use onednn or openblas)", gemm);
+            return DDGAN_ERR_INVALID_ARGUMENT;
+        }
+    }
     ddgan_backend *be = calloc(1, sizeof *be);
     cpu_state *st = calloc(1, sizeof *st);
     cpu_conv_entry *cache = calloc(CPU_CONV_CACHE_CAP, sizeof *cache);
@@ -205,6 +215,7 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     st->engine = engine;
     st->cache = cache;
     st->conv_layout = layout;
+    st->gemm_openblas = gemm_openblas;
     dnnl_status_t s = dnnl_stream_create(&st->stream, engine, dnnl_stream_default_flags);
     if (s != dnnl_success) {
         snprintf(why, why_cap, "oneDNN cannot create a stream: %s", ddgan__cpu_dnnl_status_str(s));

@@ -11,6 +11,7 @@
 #ifndef DDGAN_CPU_BACKEND_H
 #define DDGAN_CPU_BACKEND_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,6 +109,7 @@ typedef struct cpu_state {
     cpu_conv_entry *cache; /* CPU_CONV_CACHE_CAP slots */
     uint64_t tick;
     cpu_conv_layout conv_layout;
+    int gemm_openblas; /* $DDGAN_CPU_GEMM=openblas: matmul on OpenBLAS instead of oneDNN (comparisons) */
     /* user-managed oneDNN scratchpad and the convolutions' workspace
      * (blocked copies, temporaries); both grow on demand and are kept */
     void *scratch;
@@ -151,10 +153,28 @@ void ddgan__cpu_log(const ddgan_backend *be, ddgan_log_level level, const char *
 #endif
     ;
 
-/* OpenMP thread count of the calling thread for the duration of a oneDNN
- * call: enter returns the previous value for leave. */
-int ddgan__cpu_threads_enter(const cpu_state *st);
-void ddgan__cpu_threads_leave(const cpu_state *st, int previous);
+/*
+ * A oneDNN section: what every call into oneDNN runs inside.
+ *  - the calling thread's OpenMP team size is the context's thread count
+ *    (oneDNN sizes its teams from omp_get_max_threads());
+ *  - signals are held on the calling thread, and the worker threads of its
+ *    OpenMP pool block them for good. oneDNN 2.6's GEMM kernels (dnnl_sgemm
+ *    and the GEMM-based convolutions) corrupt the heap when a signal handler
+ *    runs on a thread inside them (tests/unit/test_signals.c crashed within
+ *    a second under a 4 kHz SIGALRM). A signal that arrives meanwhile is
+ *    delivered when the section ends, on the calling thread or on any other
+ *    thread of the program that does not block it.
+ * enter fills *sec for leave.
+ */
+typedef struct cpu_section {
+    int previous_threads;
+    sigset_t saved_mask;
+} cpu_section;
+void ddgan__cpu_section_enter(const cpu_state *st, cpu_section *sec);
+void ddgan__cpu_section_leave(const cpu_state *st, const cpu_section *sec);
+/* Holds every signal on the calling thread; *saved receives the old mask. */
+void ddgan__cpu_signals_hold(sigset_t *saved);
+void ddgan__cpu_signals_restore(const sigset_t *saved);
 
 /* A grow-only buffer of at least `bytes` (64-byte aligned); NULL after
  * setting the error on failure. */

@@ -1,9 +1,27 @@
-/* "cpu" batched matmul: one cblas_sgemm (OpenBLAS) per batch entry for
- * float32; float64 and invalid descriptors go to the ref op. */
+/* "cpu" batched matmul: one single-threaded sgemm per (batch entry, row
+ * block) for float32, oneDNN's dnnl_sgemm by default; float64 and invalid
+ * descriptors go to the ref op.
+ *
+ * oneDNN rather than OpenBLAS: on the development machine (Zen 5, AVX-512)
+ * Debian's OpenBLAS runs its AVX2 kernels (114-126 GFLOP/s on one core for
+ * 64..256 x 256 x 256 products) where dnnl_sgemm's AVX-512 JIT reaches
+ * 236-250 GFLOP/s, and a 1 x 512 x 256 product (the per-block dense layers
+ * at batch 1) takes 2.7 us instead of 28.6 us. $DDGAN_CPU_GEMM=openblas
+ * selects OpenBLAS again, for comparisons.
+ *
+ * Like every oneDNN call, dnnl_sgemm runs with signals held on its thread
+ * (cpu_backend.h, "oneDNN section"): a signal handled inside it corrupted
+ * the heap (3 of 15 Ctrl-C'ed toy runs of the ddgan tool on a loaded
+ * machine; 0 of 20 with the signals held). */
 #include <limits.h>
 #include <stdatomic.h>
 
 #include <cblas.h>
+#include <dnnl.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "cpu/cpu_backend.h"
 #include "ref/ref_ops.h"
@@ -60,18 +78,23 @@ static int row_blocks(const ddgan_matmul_desc *d)
     return nb > 8 ? 8 : nb;
 }
 
-/* Every sgemm runs single-threaded in OpenBLAS; the plug-in shares the
- * (batch entry, row block) tasks among its own OpenMP threads. OpenBLAS'
- * pthreads pool is then never woken: its idle threads spin for a while
- * after each call and took cores from the OpenMP teams of the convolutions
- * that follow (4,000 products per MNIST training step, most of them small). */
+/* Every sgemm runs single-threaded; the plug-in shares the (batch entry,
+ * row block) tasks among its own OpenMP threads, so that a product's values
+ * depend on its shape only. dnnl_sgemm would start its own OpenMP team
+ * (whose split along k could change the sums): each thread of ours sets its
+ * nested team size to 1 first. OpenBLAS is kept at one thread: its pthreads
+ * pool, when woken, spins for a while after each call and took cores from
+ * the OpenMP teams of the convolutions that follow (4,000 products per MNIST
+ * training step, most of them small). */
 ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, const void *a,
                                  const void *b, void *c)
 {
     if (!matmul_fast(be, d, a, b, c))
         return ddgan__ref_matmul(be, d, a, b, c);
     const cpu_state *st = be->state;
-    blas_threads(1);
+    const int openblas = st->gemm_openblas;
+    if (openblas)
+        blas_threads(1);
     const float *A = a, *B = b;
     float *C = c;
     const int nb = row_blocks(d);
@@ -82,22 +105,46 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
     if (nt > tasks)
         nt = (int)tasks;
     (void)nt;
+    int failed = 0;
+    /* a oneDNN section (signals held here, the pool's workers block them);
+     * each thread of the region holds them too, in case it is not from the
+     * pool the section prepared */
+    cpu_section sec;
+    ddgan__cpu_section_enter(st, &sec);
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel num_threads(nt) reduction(| : failed)
 #endif
-    for (int64_t t = 0; t < tasks; t++) {
-        const float alpha = (float)d->alpha, beta = (float)d->beta; /* inside: see REF_SCALAR */
-        const int64_t i = t / nb;
-        const int r0 = (int)(t % nb) * rows;
-        const int mr = d->m - r0 < rows ? d->m - r0 : rows;
-        if (mr <= 0)
-            continue;
-        /* rows r0.. of op(A): rows of A, or columns of A when transposed */
-        const float *Ai = A + i * d->stride_a + (d->trans_a ? (int64_t)r0 : (int64_t)r0 * d->lda);
-        cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
-                    d->trans_b ? CblasTrans : CblasNoTrans, mr, d->n, d->k, alpha, Ai, (int)d->lda,
-                    B + i * d->stride_b, (int)d->ldb, beta, C + i * d->stride_c + (int64_t)r0 * d->ldc,
-                    (int)d->ldc);
+    {
+        sigset_t saved;
+        ddgan__cpu_signals_hold(&saved);
+#if defined(_OPENMP)
+        omp_set_num_threads(1); /* this thread's nested teams: dnnl_sgemm stays on it */
+#pragma omp for schedule(static)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const float alpha = (float)d->alpha, beta = (float)d->beta; /* inside: see REF_SCALAR */
+            const int64_t i = t / nb;
+            const int r0 = (int)(t % nb) * rows;
+            const int mr = d->m - r0 < rows ? d->m - r0 : rows;
+            if (mr <= 0)
+                continue;
+            /* rows r0.. of op(A): rows of A, or columns of A when transposed */
+            const float *Ai = A + i * d->stride_a + (d->trans_a ? (int64_t)r0 : (int64_t)r0 * d->lda);
+            const float *Bi = B + i * d->stride_b;
+            float *Ci = C + i * d->stride_c + (int64_t)r0 * d->ldc;
+            if (openblas)
+                cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
+                            d->trans_b ? CblasTrans : CblasNoTrans, mr, d->n, d->k, alpha, Ai,
+                            (int)d->lda, Bi, (int)d->ldb, beta, Ci, (int)d->ldc);
+            else if (dnnl_sgemm(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N', mr, d->n, d->k, alpha, Ai,
+                                d->lda, Bi, d->ldb, beta, Ci, d->ldc) != dnnl_success)
+                failed = 1;
+        }
+        ddgan__cpu_signals_restore(&saved);
     }
+    ddgan__cpu_section_leave(st, &sec);
+    if (failed)
+        return ddgan__set_error(DDGAN_ERR_BACKEND, "matmul: oneDNN's sgemm failed (m %d, n %d, k %d)",
+                                d->m, d->n, d->k);
     return DDGAN_OK;
 }

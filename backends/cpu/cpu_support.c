@@ -81,32 +81,68 @@ int ddgan__ref_threads(const ddgan_backend *be)
     return st->num_threads > 0 ? st->num_threads : 1;
 }
 
+void ddgan__cpu_signals_hold(sigset_t *saved)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, saved);
+}
+
+void ddgan__cpu_signals_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
+
+#if defined(_OPENMP)
+/* Largest team of the calling thread's OpenMP pool whose workers block
+ * signals (libgomp keeps one pool of worker threads per thread that starts
+ * parallel regions; the workers live as long as that thread). */
+static _Thread_local int tl_pool_blocked = 1;
+
+/* Makes the workers of a team of nt (which oneDNN is about to use) block
+ * every signal from now on. Workers created later for a team of at most
+ * tl_pool_blocked threads are created by this thread inside a section,
+ * with signals held, and inherit the blocked mask. */
+static void block_pool_signals(int nt)
+{
+    if (nt <= tl_pool_blocked)
+        return;
+#pragma omp parallel num_threads(nt)
+    {
+        if (omp_get_thread_num() != 0) {
+            sigset_t all;
+            sigfillset(&all);
+            pthread_sigmask(SIG_BLOCK, &all, NULL);
+        }
+    }
+    tl_pool_blocked = nt;
+}
+#endif
+
 /* oneDNN (OpenMP runtime) sizes its teams from the calling thread's
  * omp_get_max_threads(), at primitive creation (scratchpad, partitioning)
- * and at execution: both run between enter and leave, which restore the
- * caller's setting afterwards. */
-int ddgan__cpu_threads_enter(const cpu_state *st)
+ * and at execution: both run inside a section, which restores the caller's
+ * setting afterwards. */
+void ddgan__cpu_section_enter(const cpu_state *st, cpu_section *sec)
 {
+    ddgan__cpu_signals_hold(&sec->saved_mask);
 #if defined(_OPENMP)
-    const int previous = omp_get_max_threads();
-    if (previous != st->num_threads)
+    sec->previous_threads = omp_get_max_threads();
+    if (sec->previous_threads != st->num_threads)
         omp_set_num_threads(st->num_threads);
-    return previous;
+    block_pool_signals(st->num_threads);
 #else
     (void)st;
-    return 1;
+    sec->previous_threads = 1;
 #endif
 }
 
-void ddgan__cpu_threads_leave(const cpu_state *st, int previous)
+void ddgan__cpu_section_leave(const cpu_state *st, const cpu_section *sec)
 {
 #if defined(_OPENMP)
-    if (previous != st->num_threads)
-        omp_set_num_threads(previous);
+    if (sec->previous_threads != st->num_threads)
+        omp_set_num_threads(sec->previous_threads);
 #else
     (void)st;
-    (void)previous;
 #endif
+    ddgan__cpu_signals_restore(&sec->saved_mask);
 }
 
 void ddgan__cpu_add_f32(const cpu_state *st, float *dst, const float *src, size_t n)

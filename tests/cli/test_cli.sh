@@ -113,7 +113,7 @@ if [ $rc = 130 ]; then
 elif [ $rc = 0 ]; then
   echo "note: the run finished before the interrupt; resume not exercised"
 else
-  fail "interrupted run exited $rc"
+  fail "interrupted run exited $rc: $(tail -5 err.txt)"
 fi
 expect 0 "$BIN" train --preset toy25 --batch_size 64 --steps 1200 --exp whole --quiet
 "$BIN" sample --ckpt cut/checkpoint.safetensors --n 64 --out cut.npy >/dev/null
