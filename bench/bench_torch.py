@@ -43,7 +43,13 @@ T_STEPS = 4
 # --------------------------------------------------------------------------
 # Models (built only in the children, after the thread settings)
 
-def build_models(cfg):
+def build_models(cfg, device="cpu", fir="native"):
+    """The generator and discriminator of `cfg`, on `device`. fir="native"
+    runs the FIR filters as upfirdn2d's pure-PyTorch path (every channel a
+    separate plane of a single-channel conv2d); fir="grouped" runs the same
+    arithmetic as one depthwise conv2d (groups = channels, the stride doing
+    the subsampling), the shape of work a compiled upfirdn2d kernel does on a
+    GPU."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -51,7 +57,8 @@ def build_models(cfg):
     def timestep_embedding(t, dim):
         # 2.2.5: all sines, then all cosines, float32, of the integer index
         half = dim // 2
-        freq = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / (half - 1)))
+        freq = torch.exp(torch.arange(half, dtype=torch.float32, device=t.device) *
+                         (-math.log(10000.0) / (half - 1)))
         a = t.float()[:, None] * freq[None, :]
         e = torch.cat([torch.sin(a), torch.cos(a)], dim=1)
         if dim % 2:
@@ -60,12 +67,28 @@ def build_models(cfg):
 
     fir1d = torch.tensor([1.0, 3.0, 3.0, 1.0])
     fir2d = torch.outer(fir1d, fir1d)
-    fir2d = fir2d / fir2d.sum()
+    fir2d = (fir2d / fir2d.sum()).to(device)
+    if fir not in ("native", "grouped"):
+        raise ValueError(f"fir must be native or grouped, not {fir}")
+    weights = {}  # (id of kernel, channels) -> flipped kernel repeated per channel
 
     def upfirdn(x, kernel, up, down, p0, p1):
         # 2.2.7, executed like the official CPU path: every channel as a
         # separate plane through a single-channel 4x4 convolution
         n, c, h, w = x.shape
+        if fir == "grouped":
+            key = (id(kernel), c, x.dtype)
+            wt = weights.get(key)
+            if wt is None:
+                wt = torch.flip(kernel, [0, 1]).reshape(1, 1, 4, 4).repeat(c, 1, 1, 1).to(x.dtype)
+                weights[key] = wt
+            y = x
+            if up > 1:
+                z = y.new_zeros(n, c, h, up, w, up)
+                z[:, :, :, 0, :, 0] = y
+                y = z.reshape(n, c, h * up, w * up)
+            y = F.pad(y, (p0, p1, p0, p1))
+            return F.conv2d(y, wt, stride=down, groups=c)
         y = x.reshape(n * c, 1, h, w)
         if up > 1:
             z = y.new_zeros(n * c, 1, h, up, w, up)
@@ -76,8 +99,10 @@ def build_models(cfg):
         y = y[:, :, ::down, ::down]
         return y.reshape(n, c, y.shape[2], y.shape[3])
 
+    fir2d_up = fir2d * 4.0
+
     def fir_up(x):
-        return upfirdn(x, fir2d * 4.0, 2, 1, 2, 1)
+        return upfirdn(x, fir2d_up, 2, 1, 2, 1)
 
     def fir_down(x):
         return upfirdn(x, fir2d, 1, 2, 1, 1)
@@ -286,11 +311,11 @@ def build_models(cfg):
             h = lrelu(self.final_conv(torch.cat([h, y], dim=1)))
             return self.end_linear(h.sum(dim=(2, 3)))
 
-    return Generator(cfg), Discriminator(cfg)
+    return Generator(cfg).to(device), Discriminator(cfg).to(device)
 
 
-def schedule():
-    """Float32 coefficients of sections 1.3-1.5 for T = 4."""
+def schedule(device="cpu"):
+    """Float32 coefficients of sections 1.3-1.5 for T = 4, on `device`."""
     import torch
     T, bmin, bmax = T_STEPS, 0.1, 20.0
     t = [(i / T) * (1 - 1e-3) + 1e-3 for i in range(T + 1)]
@@ -305,10 +330,98 @@ def schedule():
     ac = torch.cumprod(alphas, 0)
     ac_prev = torch.cat([torch.ones(1), ac[:-1]])
     var = pb * (1 - ac_prev) / (1 - ac)
-    return dict(a_s=a_s, sigmas=torch.sqrt(betas), a_s_cum=a_s_cum, sigmas_cum=sigmas_cum,
-                coef1=pb * torch.sqrt(ac_prev) / (1 - ac),
-                coef2=(1 - ac_prev) * torch.sqrt(alphas) / (1 - ac),
-                logvar=torch.log(var.clamp(min=1e-20)))
+    sch = dict(a_s=a_s, sigmas=torch.sqrt(betas), a_s_cum=a_s_cum, sigmas_cum=sigmas_cum,
+               coef1=pb * torch.sqrt(ac_prev) / (1 - ac),
+               coef2=(1 - ac_prev) * torch.sqrt(alphas) / (1 - ac),
+               logvar=torch.log(var.clamp(min=1e-20)))
+    return {k: v.to(device) for k, v in sch.items()}
+
+
+# --------------------------------------------------------------------------
+# The workloads (shared with bench_torch_gpu.py): tensors are created on the
+# device of the schedule's tensors
+
+def _ex(v, t):
+    return v[t][:, None, None, None]
+
+
+def q_pairs(sch, x0, t):
+    """Section 1.6: (x_t, x_{t+1}) for clean images x0 and integer steps t."""
+    import torch
+    eps_pair = torch.randn_like(x0)
+    x_t = _ex(sch["a_s_cum"], t) * x0 + _ex(sch["sigmas_cum"], t) * torch.randn_like(x0)
+    return x_t, _ex(sch["a_s"], t + 1) * x_t + _ex(sch["sigmas"], t + 1) * eps_pair
+
+
+def posterior(sch, x0p, x_tp1, t):
+    """Section 1.7: a draw of x_t given the predicted x_0 and x_{t+1}."""
+    import torch
+    mean = _ex(sch["coef1"], t) * x0p + _ex(sch["coef2"], t) * x_tp1
+    noise = torch.randn_like(x_tp1)
+    nz = (1 - (t == 0).float())[:, None, None, None]
+    return mean + nz * torch.exp(0.5 * _ex(sch["logvar"], t)) * noise
+
+
+def sample(G, sch, cfg, n):
+    """The official sampler (sample_from_model): n images, T_STEPS generator
+    evaluations, without autograd."""
+    import torch
+    dev = sch["a_s"].device
+    with torch.no_grad():
+        x = torch.randn(n, cfg["c_img"], cfg["img"], cfg["img"], device=dev)
+        for i in reversed(range(T_STEPS)):
+            t = torch.full((n,), i, dtype=torch.int64, device=dev)
+            z = torch.randn(n, cfg["nz"], device=dev)
+            x = posterior(sch, G(x, t, z), x, t)
+    return x
+
+
+def make_train_iteration(G, D, sch, cfg, B, detach=False):
+    """A function iteration(r1) running one training iteration of the
+    official loop (section 5.2) at batch B on fixed data, with Adam."""
+    import torch
+    import torch.nn.functional as F
+    dev = sch["a_s"].device
+    optD = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    optG = torch.optim.Adam(G.parameters(), lr=1.5e-4, betas=(0.5, 0.9))
+    x0 = torch.rand(B, cfg["c_img"], cfg["img"], cfg["img"], device=dev) * 2 - 1
+
+    def iteration(r1):
+        # 5.2, statement by statement
+        for p in D.parameters():
+            p.requires_grad = True
+        D.zero_grad()
+        t = torch.randint(0, T_STEPS, (B,), device=dev)
+        x_t, x_tp1 = q_pairs(sch, x0, t)
+        x_t.requires_grad = True
+        d_real = D(x_t, t, x_tp1.detach()).view(-1)
+        err_real = F.softplus(-d_real).mean()
+        err_real.backward(retain_graph=True)
+        if r1:
+            grad = torch.autograd.grad(outputs=d_real.sum(), inputs=x_t, create_graph=True)[0]
+            penalty = (0.05 / 2) * grad.view(B, -1).norm(2, dim=1).pow(2).mean()
+            penalty.backward()
+        z = torch.randn(B, cfg["nz"], device=dev)
+        x0p = G(x_tp1.detach(), t, z)
+        if detach:
+            x0p = x0p.detach()
+        x_pos = posterior(sch, x0p, x_tp1, t)
+        err_fake = F.softplus(D(x_pos, t, x_tp1.detach()).view(-1)).mean()
+        err_fake.backward()
+        optD.step()
+        for p in D.parameters():
+            p.requires_grad = False
+        G.zero_grad()
+        t = torch.randint(0, T_STEPS, (B,), device=dev)
+        x_t, x_tp1 = q_pairs(sch, x0, t)
+        z = torch.randn(B, cfg["nz"], device=dev)
+        x0p = G(x_tp1.detach(), t, z)
+        x_pos = posterior(sch, x0p, x_tp1, t)
+        err_g = F.softplus(-D(x_pos, t, x_tp1.detach()).view(-1)).mean()
+        err_g.backward()
+        optG.step()
+
+    return iteration
 
 
 # --------------------------------------------------------------------------
@@ -316,7 +429,6 @@ def schedule():
 
 def child(args):
     import torch
-    import torch.nn.functional as F
     torch.set_num_threads(args.threads)
     try:
         torch.set_num_interop_threads(1)
@@ -326,64 +438,12 @@ def child(args):
     cfg = CONFIGS[args.child_config]
     G, D = build_models(cfg)
     sch = schedule()
-    B, C, H = args.batch, cfg["c_img"], cfg["img"]
+    B = args.batch
     res = dict(g_params=sum(p.numel() for p in G.parameters()),
                d_params=sum(p.numel() for p in D.parameters()))
 
-    def ex(v, t):
-        return v[t][:, None, None, None]
-
-    def q_pairs(x0, t):
-        eps_pair = torch.randn_like(x0)
-        x_t = ex(sch["a_s_cum"], t) * x0 + ex(sch["sigmas_cum"], t) * torch.randn_like(x0)
-        return x_t, ex(sch["a_s"], t + 1) * x_t + ex(sch["sigmas"], t + 1) * eps_pair
-
-    def posterior(x0p, x_tp1, t):
-        mean = ex(sch["coef1"], t) * x0p + ex(sch["coef2"], t) * x_tp1
-        noise = torch.randn_like(x_tp1)
-        nz = (1 - (t == 0).float())[:, None, None, None]
-        return mean + nz * torch.exp(0.5 * ex(sch["logvar"], t)) * noise
-
     if args.child_job == "train":
-        optD = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.5, 0.9))
-        optG = torch.optim.Adam(G.parameters(), lr=1.5e-4, betas=(0.5, 0.9))
-        x0 = torch.rand(B, C, H, H) * 2 - 1
-
-        def iteration(r1):
-            # 5.2, statement by statement
-            for p in D.parameters():
-                p.requires_grad = True
-            D.zero_grad()
-            t = torch.randint(0, T_STEPS, (B,))
-            x_t, x_tp1 = q_pairs(x0, t)
-            x_t.requires_grad = True
-            d_real = D(x_t, t, x_tp1.detach()).view(-1)
-            err_real = F.softplus(-d_real).mean()
-            err_real.backward(retain_graph=True)
-            if r1:
-                grad = torch.autograd.grad(outputs=d_real.sum(), inputs=x_t, create_graph=True)[0]
-                penalty = (0.05 / 2) * grad.view(B, -1).norm(2, dim=1).pow(2).mean()
-                penalty.backward()
-            z = torch.randn(B, cfg["nz"])
-            x0p = G(x_tp1.detach(), t, z)
-            if args.detach:
-                x0p = x0p.detach()
-            x_pos = posterior(x0p, x_tp1, t)
-            err_fake = F.softplus(D(x_pos, t, x_tp1.detach()).view(-1)).mean()
-            err_fake.backward()
-            optD.step()
-            for p in D.parameters():
-                p.requires_grad = False
-            G.zero_grad()
-            t = torch.randint(0, T_STEPS, (B,))
-            x_t, x_tp1 = q_pairs(x0, t)
-            z = torch.randn(B, cfg["nz"])
-            x0p = G(x_tp1.detach(), t, z)
-            x_pos = posterior(x0p, x_tp1, t)
-            err_g = F.softplus(-D(x_pos, t, x_tp1.detach()).view(-1)).mean()
-            err_g.backward()
-            optG.step()
-
+        iteration = make_train_iteration(G, D, sch, cfg, B, args.detach)
         for r1, key in ((False, "step_s"), (True, "step_r1_s")):
             for _ in range(args.warmup):
                 iteration(r1)
@@ -396,20 +456,12 @@ def child(args):
     else:
         G.eval()
         for n, key, reps in ((1, "sample1_s", args.sample_reps), (B, "sample_b_s", max(1, args.sample_reps // 4))):
-            def sample():
-                with torch.no_grad():
-                    x = torch.randn(n, C, H, H)
-                    for i in reversed(range(T_STEPS)):
-                        t = torch.full((n,), i, dtype=torch.int64)
-                        z = torch.randn(n, cfg["nz"])
-                        x = posterior(G(x, t, z), x, t)
-                return x
             for _ in range(args.warmup):
-                sample()
+                sample(G, sch, cfg, n)
             times = []
             for _ in range(reps):
                 t0 = time.perf_counter()
-                sample()
+                sample(G, sch, cfg, n)
                 times.append(time.perf_counter() - t0)
             res[key] = statistics.median(times)
     import resource

@@ -7,8 +7,9 @@
 #
 # Needs: CMake >= 3.25, a C/C++ compiler, the CUDA toolkit (nvcc) with cuBLAS
 # and cuDNN 9, zlib and libpng headers, a CUDA driver and GPU. Optional: oneDNN +
-# OpenBLAS (the cpu plug-in, for a CPU row), CMocka (the ctest suite), PyTorch.
-# Nothing is downloaded.
+# OpenBLAS (the cpu plug-in, for a CPU row), CMocka (the ctest suite), PyTorch
+# with CUDA (bench/bench_torch_gpu.py: the same workloads on PyTorch, exact and
+# TF32, with ratios libddgan/PyTorch). Nothing is downloaded.
 #
 # Environment:
 #   GPU_CHECK_JOBS=N     build parallelism (default: nproc)
@@ -18,10 +19,22 @@
 #                        script on a machine without a GPU)
 #   GPU_CHECK_SAMPLES, GPU_CHECK_BATCH, GPU_CHECK_NF   benchmark sizes (defaults
 #                        100, 64, 128 = the CIFAR-10 workload; smaller only for dry runs)
+#   GPU_CHECK_TORCH=0    skip the PyTorch side by side (default: run it when
+#                        torch with CUDA is importable)
+#   GPU_CHECK_PYTHON=PY  the Python that has PyTorch (default python3)
+#   GPU_CHECK_TORCH_DEVICE=cpu   run the PyTorch side on the CPU (dry runs only)
+#   GPU_CHECK_TORCH_ARGS="..."   extra options for bench_torch_gpu.py (--detach,
+#                        --fir native, --cudnn-benchmark)
 #   DDGAN_WITH_DNNL=ON|OFF   force the cpu plug-in on/off (default: ON when oneDNN is found)
 #   CUDAToolkit_ROOT, CUDNN_ROOT   where CMake looks for the toolkit and cuDNN
 #
-# Exit status: 0 when everything ran and parity passed, 1 otherwise.
+# CPU dry run (no GPU; checks the script, not the backend):
+#   GPU_CHECK_BACKEND=cpu GPU_CHECK_SAMPLES=4 GPU_CHECK_BATCH=4 GPU_CHECK_NF=32 \
+#   GPU_CHECK_ITERS=1 GPU_CHECK_JOBS=1 GPU_CHECK_TORCH_DEVICE=cpu scripts/gpu-check.sh
+# (the configure step still asks for the CUDA toolkit: -DDDGAN_WITH_CUDA=ON).
+#
+# Exit status: 0 when everything ran and parity passed, 1 otherwise (the
+# optional PyTorch rows never change it).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-gpu}
@@ -160,20 +173,73 @@ bench fast DDGAN_CUDA_FAST=1 -- --backend "$be" "${sizes[@]}" --train-iters "$it
 if [ "${GPU_CHECK_CPU:-0}" = 1 ] && [ "$dnnl" = ON ]; then
     bench cpu DDGAN_CUDA_FAST=0 -- --backend cpu "${sizes[@]}" --train-iters 2
     if [ -n "${bench_cpu_s:-}" ] && [ -n "${bench_exact_s:-}" ]; then
+        # shellcheck disable=SC2154 # bench_*_its are assigned by bench()'s eval
         row "speed-up $be (exact) vs cpu" "$(awk -v a="$bench_cpu_s" -v b="$bench_exact_s" -v c="$bench_exact_its" -v d="$bench_cpu_its" \
             'BEGIN { printf "sampling x%.1f, training x%.1f", a / b, c / d }')"
     fi
 fi
 
-# ---- PyTorch side by side (optional, not implemented yet) -------------------
-if command -v python3 >/dev/null 2>&1 &&
-    python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
-    # Next step (docs/backend-cuda.md): a PyTorch NCSN++ / Discriminator_small
-    # written from the reference spec (shared/spec/ddgan-reference.md beside the checkout), timed on the same
-    # workloads, for side-by-side ratios. Not written yet.
-    row "PyTorch comparison" "torch with CUDA found; comparison script not implemented yet (optional step)"
+# ---- PyTorch side by side (optional) -----------------------------------------
+# bench/bench_torch_gpu.py: the same workloads (sizes $samples, $batch, $nf) on
+# PyTorch models written from the reference spec, exact (no TF32) and TF32,
+# against bench_model's exact and fast rows. A failure here is a row of the
+# table, not a failure of gpu-check.
+kv() { # line, key: the value of key=value in a result line
+    echo "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"
+}
+torch_bench() { # label (exact|fast), precision flag
+    local label=$1 flag=$2
+    local log=$logs/torch-$label.log rc=0
+    # shellcheck disable=SC2086 # GPU_CHECK_TORCH_ARGS: extra options, split on purpose
+    timeout 900 "$py" "$root/bench/bench_torch_gpu.py" --device "$tdev" "$flag" --nf "$nf" \
+        --samples "$samples" --train-batch "$batch" --train-iters "$iters" ${GPU_CHECK_TORCH_ARGS:-} \
+        >"$log" 2>&1 || rc=$?
+    local l
+    l=$(grep '^bench_torch ' "$log" || true)
+    if [ "$rc" != 0 ] || [ -z "$l" ]; then
+        row "PyTorch $label" "FAIL (rc $rc, see torch-$label.log; optional, not counted)"
+        tail -5 "$log" >&2
+        return
+    fi
+    local ver ss its its0 mem
+    ver=$(kv "$l" torch)
+    ss=$(kv "$l" sample_s)
+    its=$(kv "$l" train_it_per_s)
+    its0=$(kv "$l" train_nor1_it_per_s)
+    mem=$(kv "$l" peak_mem_mib)
+    local tf=TF32
+    [ "$(kv "$l" precision)" = exact ] && tf="no TF32"
+    case $mem in -*) mem= ;; *) mem=", peak ${mem} MiB" ;; esac
+    row "PyTorch $ver $tdev $label ($tf)" \
+        "sample $samples x 4 steps (nf $nf): ${ss} s   train b$batch: ${its} it/s (R1), ${its0} it/s (no R1)$mem"
+    local our_s our_its
+    eval "our_s=\${bench_${label}_s:-}; our_its=\${bench_${label}_its:-}"
+    if [ -n "$our_s" ] && [ -n "$our_its" ]; then
+        row "libddgan/PyTorch $label" "$(awk -v a="$our_s" -v b="$ss" -v c="$our_its" -v d="$its" 'BEGIN {
+            printf "sampling time x%.2f (%s %.2fx faster)   training it/s x%.2f (R1; target >= 1)", a / b,
+                (a <= b ? "libddgan" : "PyTorch"), (a <= b ? b / a : a / b), c / d }')"
+    fi
+}
+tdev=${GPU_CHECK_TORCH_DEVICE:-cuda}
+py=${GPU_CHECK_PYTHON:-python3}
+if [ "${GPU_CHECK_TORCH:-1}" = 0 ]; then
+    row "PyTorch comparison" "skipped (GPU_CHECK_TORCH=0)"
+elif ! command -v "$py" >/dev/null 2>&1 ||
+    ! "$py" -c 'import sys, torch; sys.exit(0 if sys.argv[1] == "cpu" or torch.cuda.is_available() else 1)' \
+        "$tdev" >/dev/null 2>&1; then
+    if [ "$tdev" = cpu ]; then
+        row "PyTorch comparison" "skipped (no torch for $py)"
+    else
+        row "PyTorch comparison" "skipped (no torch with CUDA)"
+    fi
 else
-    row "PyTorch comparison" "skipped (no torch with CUDA)"
+    torch_bench exact --exact
+    torch_bench fast --tf32
+fi
+if [ "$samples" = 100 ] && [ "$nf" = 128 ] && [ -n "${bench_exact_s:-}" ] && [ -n "${bench_fast_s:-}" ]; then
+    row "targets (100 CIFAR-10 samples)" "$(awk -v e="$bench_exact_s" -v f="$bench_fast_s" 'BEGIN {
+        printf "exact %.0f ms (target < 150: %s)   fast %.0f ms (target < 25: %s)   paper: 210 ms on a V100",
+            1000 * e, (e < 0.150 ? "met" : "NOT met"), 1000 * f, (f < 0.025 ? "met" : "NOT met") }')"
 fi
 
 finish
