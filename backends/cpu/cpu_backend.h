@@ -11,6 +11,7 @@
 #ifndef DDGAN_CPU_BACKEND_H
 #define DDGAN_CPU_BACKEND_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,9 @@ typedef struct cpu_state {
     uint64_t tick;
     cpu_conv_layout conv_layout;
     int gemm_openblas; /* $DDGAN_CPU_GEMM=openblas: matmul on OpenBLAS instead of oneDNN (comparisons) */
+    /* the OpenMP pool of pool_owner blocks signals (oneDNN section) */
+    int pool_blocked;
+    pthread_t pool_owner;
     /* user-managed oneDNN scratchpad and the convolutions' workspace
      * (blocked copies, temporaries); both grow on demand and are kept */
     void *scratch;
@@ -170,7 +174,7 @@ typedef struct cpu_section {
     int previous_threads;
     sigset_t saved_mask;
 } cpu_section;
-void ddgan__cpu_section_enter(const cpu_state *st, cpu_section *sec);
+void ddgan__cpu_section_enter(cpu_state *st, cpu_section *sec);
 void ddgan__cpu_section_leave(const cpu_state *st, const cpu_section *sec);
 /* Holds every signal on the calling thread; *saved receives the old mask. */
 void ddgan__cpu_signals_hold(sigset_t *saved);

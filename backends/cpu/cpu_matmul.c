@@ -91,7 +91,7 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
 {
     if (!matmul_fast(be, d, a, b, c))
         return ddgan__ref_matmul(be, d, a, b, c);
-    const cpu_state *st = be->state;
+    cpu_state *st = be->state;
     const int openblas = st->gemm_openblas;
     if (openblas)
         blas_threads(1);

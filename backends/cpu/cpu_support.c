@@ -91,19 +91,12 @@ void ddgan__cpu_signals_hold(sigset_t *saved)
 void ddgan__cpu_signals_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
 
 #if defined(_OPENMP)
-/* Largest team of the calling thread's OpenMP pool whose workers block
- * signals (libgomp keeps one pool of worker threads per thread that starts
- * parallel regions; the workers live as long as that thread). */
-static _Thread_local int tl_pool_blocked = 1;
-
-/* Makes the workers of a team of nt (which oneDNN is about to use) block
- * every signal from now on. Workers created later for a team of at most
- * tl_pool_blocked threads are created by this thread inside a section,
- * with signals held, and inherit the blocked mask. */
+/* Makes the workers of the calling thread's OpenMP pool (libgomp keeps one
+ * per thread that starts parallel regions; the workers live as long as that
+ * thread) block every signal from now on, for a team of nt. Workers created
+ * later by this thread inside a section inherit the held mask. */
 static void block_pool_signals(int nt)
 {
-    if (nt <= tl_pool_blocked)
-        return;
 #pragma omp parallel num_threads(nt)
     {
         if (omp_get_thread_num() != 0) {
@@ -112,7 +105,6 @@ static void block_pool_signals(int nt)
             pthread_sigmask(SIG_BLOCK, &all, NULL);
         }
     }
-    tl_pool_blocked = nt;
 }
 #endif
 
@@ -120,14 +112,22 @@ static void block_pool_signals(int nt)
  * omp_get_max_threads(), at primitive creation (scratchpad, partitioning)
  * and at execution: both run inside a section, which restores the caller's
  * setting afterwards. */
-void ddgan__cpu_section_enter(const cpu_state *st, cpu_section *sec)
+void ddgan__cpu_section_enter(cpu_state *st, cpu_section *sec)
 {
     ddgan__cpu_signals_hold(&sec->saved_mask);
 #if defined(_OPENMP)
     sec->previous_threads = omp_get_max_threads();
     if (sec->previous_threads != st->num_threads)
         omp_set_num_threads(st->num_threads);
-    block_pool_signals(st->num_threads);
+    /* once per context and calling thread (a context is used by one thread
+     * at a time, so st is not shared; no thread-local variable: LeakSanitizer
+     * crashed walking the dynamic TLS of a plug-in loaded and unloaded
+     * several times) */
+    if (!st->pool_blocked || !pthread_equal(st->pool_owner, pthread_self())) {
+        block_pool_signals(st->num_threads);
+        st->pool_owner = pthread_self();
+        st->pool_blocked = 1;
+    }
 #else
     (void)st;
     sec->previous_threads = 1;
