@@ -118,11 +118,11 @@ typedef struct ddgan_gshape {
 /* Activations of one forward pass (host-side record; the tensors live in the
  * arena). Internal layout, shared by generator.c and generator_run.c. */
 typedef struct ddgan_gblock_acts {
-    ddgan_adagn_saved s0, s1;
-    ddgan_gn_saved s1p;           /* GroupNorm_1 of the oneadagn variant */
-    ddgan_tensor a0, h0, h0r, xr; /* AdaGN_0 out, SiLU, resampled branch (h0, h0r: not kept, the
-                                     backward recomputes them) and shortcut */
-    ddgan_tensor c0, a1, h1;      /* Conv_0 (+ Dense_0), GroupNorm_1 out, SiLU (h1: not kept, the backward recomputes it) */
+    /* Only the resampled shortcut and Conv_0's output (+ Dense_0) are kept
+     * (with the block output, a value): the backward recomputes the norms
+     * AdaGN_0(x), GroupNorm_1(c0), their SiLUs and the resampled branch
+     * (memory, see block_forward in generator_run.c). */
+    ddgan_tensor xr, c0;
 } ddgan_gblock_acts;
 
 typedef union ddgan_gnode_acts {

@@ -8,8 +8,9 @@
  * centred; the nodes; tanh unless not_use_tanh. Each residual block applies
  * SiLU to temb before its Dense_0; SiLU(temb) is computed once and shared.
  *
- * Memory: a recording forward keeps what the backward needs in the arena. A
- * sampling forward (acts NULL) allocates x0 first and releases everything
+ * Memory: a recording forward keeps what the backward needs in the arena
+ * (residual blocks keep only Conv_0's output and the resampled shortcut: the
+ * backward recomputes their norms, see block_forward). A sampling forward (acts NULL) allocates x0 first and releases everything
  * else at the end; inside each residual block and attention it already
  * releases the block's internals (the node output is allocated first, the
  * internals are computed above it and released once the output is written).
@@ -102,6 +103,50 @@ static ddgan_status_t fourier_forward(ddgan_exec *ex, ddgan_gen_net *net, const 
 /* ------------------------------------------------------------------------ */
 /* Residual block (reference 2.3) */
 
+/* a = AdaGN_0(x, zemb): the block's first normalisation. Its saved
+ * statistics and GN(x) live in the arena above the caller's mark. */
+static ddgan_status_t block_norm0(ddgan_exec *ex, const ddgan_gblock *b, const ddgan_tensor *x,
+                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s, ddgan_tensor *a)
+{
+    return ddgan__adagn_forward(ex, &b->gn0, x, zemb, s, a);
+}
+
+/* a = GroupNorm_1(c0): AdaGN, or the plain affine GroupNorm of the oneadagn
+ * variant (statistics in sp) */
+static ddgan_status_t block_norm1(ddgan_exec *ex, const ddgan_gblock *b, const ddgan_tensor *c0,
+                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s,
+                                  ddgan_gn_saved *sp, ddgan_tensor *a)
+{
+    if (b->one_adagn)
+        return ddgan__group_norm_forward(ex, &b->gn1_plain, c0, sp, a);
+    return ddgan__adagn_forward(ex, &b->gn1, c0, zemb, s, a);
+}
+
+/* h0r = the resampled SiLU(a0) of the residual branch */
+static ddgan_status_t block_h0r(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
+                                const ddgan_tensor *a0, ddgan_tensor *h0r)
+{
+    ddgan_tensor h0;
+    DDGAN_TRY(silu(ex, a0, &h0));
+    if (b->up)
+        return ddgan__fir_up_forward(ex, &net->fir, &h0, h0r);
+    if (b->down)
+        return ddgan__fir_down_forward(ex, &net->fir, &h0, h0r);
+    *h0r = h0;
+    return DDGAN_OK;
+}
+
+/*
+ * Memory: the record keeps only the resampled shortcut xr (where resampled),
+ * Conv_0's output c0 (+ Dense_0) and the block output. The two norms'
+ * outputs a0 = AdaGN_0(x), a1 = GroupNorm_1(c0) (with their GN(x) copies
+ * and statistics) and everything after them (SiLU, resampling, Conv_1, the
+ * skip conv) are computed above a mark and released as soon as the conv they
+ * feed has written its output: the backward recomputes them from x and c0
+ * with the same layer functions (bit-identical values), for a few
+ * activations of the block's size less per block in the training step's
+ * peak (the recorded generator dominates it).
+ */
 static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
                                     const ddgan_tensor *x, const ddgan_gen_acts *rec,
                                     ddgan_gblock_acts *ra, int keep, ddgan_tensor *out)
@@ -118,52 +163,39 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
         DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, x, &ra->xr));
     else
         ra->xr = *x;
-    /* h = silu(AdaGN_0(x, zemb)) */
-    DDGAN_TRY(ddgan__adagn_forward(ex, &b->gn0, x, zemb, &ra->s0, &ra->a0));
-    /* Conv_0's output is allocated before h0 = silu(a0) and its resampled
-     * copy, which are then released: the record keeps a0 and the backward
-     * recomputes h0 and h0r (one SiLU and one FIR), so the training step's
-     * peak holds one or two activations per block less */
+    /* Conv_0(resample(silu(AdaGN_0(x, zemb)))) into c0, allocated first:
+     * the norm and what follows it are released once c0 is written */
     DDGAN_TRY(ddgan__tensor_alloc(ex, &ra->c0, x->n, b->c_out, ho, wo));
     const size_t m1 = ddgan__arena_mark(ex->arena);
-    DDGAN_TRY(silu(ex, &ra->a0, &ra->h0));
-    if (b->up)
-        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, &ra->h0, &ra->h0r));
-    else if (b->down)
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, &ra->h0, &ra->h0r));
-    else
-        ra->h0r = ra->h0;
-    DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv0, &ra->h0r, &ra->c0));
+    ddgan_adagn_saved s0;
+    ddgan_tensor a0, h0r;
+    DDGAN_TRY(block_norm0(ex, b, x, zemb, &s0, &a0));
+    DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
+    DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv0, &h0r, &ra->c0));
     ddgan__arena_release(ex->arena, m1);
-    ra->h0.data = ra->h0r.data = NULL; /* released */
     if (net->cfg.conditional) {
         /* h += Dense_0(silu(temb)) */
-        const size_t m2 = ddgan__arena_mark(ex->arena);
         ddgan_tensor tp;
         DDGAN_TRY(ddgan__dense_forward(ex, &b->dense0, &rec->temb_act, &tp));
         DDGAN_TRY(ddgan__add_channel_bias(ex, &ra->c0, &tp, &ra->c0));
-        ddgan__arena_release(ex->arena, m2);
+        ddgan__arena_release(ex->arena, m1);
     }
-    if (b->one_adagn)
-        DDGAN_TRY(ddgan__group_norm_forward(ex, &b->gn1_plain, &ra->c0, &ra->s1p, &ra->a1));
-    else
-        DDGAN_TRY(ddgan__adagn_forward(ex, &b->gn1, &ra->c0, zemb, &ra->s1, &ra->a1));
-    /* h1 = silu(a1) is not kept in the record (released with Conv_1's
-     * temporaries below): the backward recomputes it from a1, one SiLU for
-     * one activation of the block's size less in the training step's peak */
-    const size_t m3 = ddgan__arena_mark(ex->arena);
-    DDGAN_TRY(silu(ex, &ra->a1, &ra->h1));
-    /* Dropout(p = 0) is the identity; then Conv_1, the shortcut, the merge */
+    /* h1 = silu(GroupNorm_1(c0)); Dropout(p = 0) is the identity; then
+     * Conv_1, the shortcut, the merge into out */
+    ddgan_adagn_saved s1;
+    ddgan_gn_saved s1p;
+    ddgan_tensor a1, h1;
+    DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
+    DDGAN_TRY(silu(ex, &a1, &h1));
     ddgan_tensor c1, sk = ra->xr;
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &ra->h1, &c1));
+    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &h1, &c1));
     if (b->has_skip_conv)
         DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &ra->xr, &sk));
     const double r = merge_scale(net);
     ddgan_ew_desc d;
     ddgan__ew_dense(&d, ex->dt, out->n, out->c, out->h, out->w);
     DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, r, r, sk.data, c1.data, out->data, 0));
-    ddgan__arena_release(ex->arena, keep ? m3 : mark);
-    ra->h1.data = NULL; /* released */
+    ddgan__arena_release(ex->arena, keep ? m1 : mark);
     return DDGAN_OK;
 }
 
@@ -178,28 +210,30 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
     ddgan_tensor dh = {0}, dh1 = {0}, da1 = {0}, dc0 = {0}, dh0r = {0}, dh0 = {0}, da0 = {0};
     /* out = r (shortcut + Conv_1(h1)) */
     DDGAN_TRY(ddgan__axpby_backward(ex, r, 0.0, g, &dh, NULL));
-    ddgan_tensor h1; /* recomputed: the forward does not keep it */
-    DDGAN_TRY(silu(ex, &ra->a1, &h1));
+    /* a1 = GroupNorm_1(c0) (its statistics) and h1 = silu(a1), recomputed:
+     * the forward does not keep them (see block_forward) */
+    ddgan_adagn_saved s1;
+    ddgan_gn_saved s1p;
+    ddgan_tensor a1, h1;
+    DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
+    DDGAN_TRY(silu(ex, &a1, &h1));
     DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &h1, &dh, &dh1));
-    DDGAN_TRY(silu_bwd(ex, &ra->a1, &dh1, &da1));
+    DDGAN_TRY(silu_bwd(ex, &a1, &dh1, &da1));
     if (b->one_adagn)
-        DDGAN_TRY(ddgan__group_norm_backward(ex, &b->gn1_plain, &ra->c0, &ra->s1p, &da1, &dc0));
+        DDGAN_TRY(ddgan__group_norm_backward(ex, &b->gn1_plain, &ra->c0, &s1p, &da1, &dc0));
     else
-        DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn1, &ra->c0, zemb, &ra->s1, &da1, &dc0, dzemb));
+        DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn1, &ra->c0, zemb, &s1, &da1, &dc0, dzemb));
     if (net->cfg.conditional) {
         ddgan_tensor dtp = {0};
         DDGAN_TRY(ddgan__add_channel_bias_backward(ex, &dc0, &dtp));
         DDGAN_TRY(ddgan__dense_backward(ex, &b->dense0, &rec->temb_act, &dtp, dtemb_act));
     }
-    /* h0 = silu(a0) and its resampled copy, recomputed (not kept by the forward) */
-    ddgan_tensor h0, h0r;
-    DDGAN_TRY(silu(ex, &ra->a0, &h0));
-    if (b->up)
-        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, &h0, &h0r));
-    else if (b->down)
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, &h0, &h0r));
-    else
-        h0r = h0;
+    /* a0 = AdaGN_0(x, zemb) and h0r = resample(silu(a0)), recomputed (not
+     * kept by the forward) */
+    ddgan_adagn_saved s0;
+    ddgan_tensor a0, h0r;
+    DDGAN_TRY(block_norm0(ex, b, x, zemb, &s0, &a0));
+    DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
     DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &h0r, &dc0, &dh0r));
     if (b->up)
         DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dh0r, &dh0));
@@ -207,8 +241,8 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
         DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dh0r, &dh0));
     else
         dh0 = dh0r;
-    DDGAN_TRY(silu_bwd(ex, &ra->a0, &dh0, &da0));
-    DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn0, x, zemb, &ra->s0, &da0, dx, dzemb));
+    DDGAN_TRY(silu_bwd(ex, &a0, &dh0, &da0));
+    DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn0, x, zemb, &s0, &da0, dx, dzemb));
     /* shortcut */
     if (b->has_skip_conv) {
         if (b->up || b->down) {
