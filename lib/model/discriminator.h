@@ -39,9 +39,12 @@ typedef struct ddgan_disc_net {
     ddgan_temb temb;
 } ddgan_disc_net;
 
-/* Activations of one forward pass, kept for the backward and the R1 sweeps. */
+/* Activations of one forward pass, kept for the backward and the R1 sweeps.
+ * A block keeps its input, conv1's output (+ dense_t1) and its output; the
+ * backward recomputes lrelu(x), the (downsampled) lrelu(c1) and the
+ * downsampled x (memory, see block_forward in discriminator.c). */
 typedef struct ddgan_dblock_acts {
-    ddgan_tensor x, a0, c1, a1, a1d, xd, c2, sk, out;
+    ddgan_tensor x, c1, out;
 } ddgan_dblock_acts;
 
 typedef struct ddgan_disc_acts {
