@@ -590,10 +590,14 @@ static ddgan_gen_acts *acts_alloc(int n_values)
     a->val = ddgan__calloc((size_t)n_values, sizeof *a->val, "generator activations");
     a->grad = ddgan__calloc((size_t)n_values, sizeof *a->grad, "generator activations");
     a->node = ddgan__calloc((size_t)n_values, sizeof *a->node, "generator activations");
-    if (!a->val || !a->grad || !a->node) {
+    a->goff = ddgan__calloc((size_t)n_values, sizeof *a->goff, "generator activations");
+    a->glive = ddgan__calloc((size_t)n_values, sizeof *a->glive, "generator activations");
+    if (!a->val || !a->grad || !a->node || !a->goff || !a->glive) {
         ddgan__free(a->val);
         ddgan__free(a->grad);
         ddgan__free(a->node);
+        ddgan__free(a->goff);
+        ddgan__free(a->glive);
         ddgan__free(a);
         return NULL;
     }
@@ -607,6 +611,8 @@ static void acts_free(ddgan_gen_acts *a)
     ddgan__free(a->val);
     ddgan__free(a->grad);
     ddgan__free(a->node);
+    ddgan__free(a->goff);
+    ddgan__free(a->glive);
     ddgan__free(a);
 }
 

@@ -143,6 +143,9 @@ typedef struct ddgan_gen_acts {
     ddgan_tensor zpre[DDGAN_GEN_MAX_MLP], zact[DDGAN_GEN_MAX_MLP];
     ddgan_tensor *val;  /* n_nodes + 1 values (0: the centred input) */
     ddgan_tensor *grad; /* their gradients during a backward */
+    size_t *goff;       /* byte offset of each value's gradient in the backward's gradient
+                           pool (SIZE_MAX: none), and the pool's live gradients by offset */
+    int *glive;
     ddgan_gnode_acts *node;
     ddgan_tensor out;   /* after tanh (= the last value with not_use_tanh) */
 } ddgan_gen_acts;

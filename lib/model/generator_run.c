@@ -20,6 +20,7 @@
 #include "model/generator.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -464,6 +465,87 @@ static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_t
     return ddgan__tensor_zero(ex, g);
 }
 
+/*
+ * Memory: the value gradients of the backward. A value's gradient is needed
+ * from its first consumer's backward (in reverse node order) until its
+ * producer's backward is done; in a U-Net the long-lived skip gradients sit
+ * between short-lived ones, so a stack would keep every gradient to the end
+ * of the backward (about the recorded values' size again). They live instead
+ * in one pool allocated from the arena, at offsets planned on the host by a
+ * first-fit allocator over these lifetimes: the pool holds only the
+ * gradients alive at the same time. The plan depends on the node list and
+ * the shapes only, so the planning run and every real run agree.
+ */
+#define GOFF_NONE ((size_t)-1)
+
+static size_t grad_bytes(const ddgan_exec *ex, const ddgan_tensor *v)
+{
+    const size_t b = ddgan__numel(v) * ex->dsz;
+    return (b + DDGAN_ARENA_ALIGN - 1) / DDGAN_ARENA_ALIGN * DDGAN_ARENA_ALIGN;
+}
+
+/* First fit of value v's gradient among the live ones (kept sorted by offset). */
+static void pool_take(const ddgan_exec *ex, ddgan_gen_acts *rec, int *nlive, size_t *high, int v)
+{
+    const size_t need = grad_bytes(ex, &rec->val[v]);
+    size_t at = 0;
+    int k = 0;
+    for (; k < *nlive; k++) {
+        const int u = rec->glive[k];
+        if (rec->goff[u] >= at + need)
+            break;
+        at = rec->goff[u] + grad_bytes(ex, &rec->val[u]);
+    }
+    memmove(rec->glive + k + 1, rec->glive + k, (size_t)(*nlive - k) * sizeof *rec->glive);
+    rec->glive[k] = v;
+    (*nlive)++;
+    rec->goff[v] = at;
+    if (at + need > *high)
+        *high = at + need;
+}
+
+static void pool_give(ddgan_gen_acts *rec, int *nlive, int v)
+{
+    for (int k = 0; k < *nlive; k++)
+        if (rec->glive[k] == v) {
+            memmove(rec->glive + k, rec->glive + k + 1, (size_t)(*nlive - k - 1) * sizeof *rec->glive);
+            (*nlive)--;
+            return;
+        }
+}
+
+/* Plans the offsets of the value gradients (the same walk as backward_body);
+ * returns the pool size in bytes. */
+static size_t plan_grad_pool(const ddgan_exec *ex, const ddgan_gen_net *net, ddgan_gen_acts *rec)
+{
+    const int nv = net->n_nodes + 1;
+    for (int v = 0; v < nv; v++)
+        rec->goff[v] = GOFF_NONE;
+    int nlive = 0;
+    size_t high = 0;
+    pool_take(ex, rec, &nlive, &high, net->n_nodes);
+    for (int i = net->n_nodes - 1; i >= 0; i--) {
+        const ddgan_gnode *n = &net->nodes[i];
+        if (rec->goff[n->out] == GOFF_NONE)
+            continue; /* nothing reaches this value */
+        const int ins[2] = {n->in0, n->in1};
+        for (int k = 0; k < 2; k++)
+            if (ins[k] >= 0 && net->vshape[ins[k]].needs_grad && rec->goff[ins[k]] == GOFF_NONE)
+                pool_take(ex, rec, &nlive, &high, ins[k]);
+        pool_give(rec, &nlive, n->out);
+    }
+    return high;
+}
+
+/* Value v's gradient at its planned place in the pool, zeroed (accumulated
+ * into afterwards). */
+static ddgan_status_t pool_grad(ddgan_exec *ex, ddgan_gen_acts *rec, void *pool, int v)
+{
+    const ddgan_tensor *x = &rec->val[v];
+    rec->grad[v] = ddgan__tensor((void *)((uintptr_t)pool + rec->goff[v]), x->n, x->c, x->h, x->w);
+    return ddgan__tensor_zero(ex, &rec->grad[v]);
+}
+
 static ddgan_status_t backward_body(ddgan_exec *ex, ddgan_gen_net *net, ddgan_gen_acts *rec,
                                     const ddgan_tensor *dx0)
 {
@@ -476,8 +558,11 @@ static ddgan_status_t backward_body(ddgan_exec *ex, ddgan_gen_net *net, ddgan_ge
     DDGAN_TRY(zeroed_like(ex, zemb, &dzemb));
     if (c->conditional)
         DDGAN_TRY(zeroed_like(ex, &rec->temb_act, &dtemb_act));
+    void *pool;
+    DDGAN_TRY(ddgan__arena_alloc(ex->arena, plan_grad_pool(ex, net, rec), &pool));
     /* through tanh into the last value */
     const ddgan_tensor *pre = &rec->val[net->n_nodes];
+    DDGAN_TRY(pool_grad(ex, rec, pool, net->n_nodes));
     if (c->not_use_tanh)
         DDGAN_TRY(ddgan__axpby_backward(ex, 1.0, 0.0, dx0, &rec->grad[net->n_nodes], NULL));
     else
@@ -490,10 +575,11 @@ static ddgan_status_t backward_body(ddgan_exec *ex, ddgan_gen_net *net, ddgan_ge
         const int ins[2] = {n->in0, n->in1};
         for (int k = 0; k < 2; k++)
             if (ins[k] >= 0 && net->vshape[ins[k]].needs_grad && !rec->grad[ins[k]].data)
-                DDGAN_TRY(zeroed_like(ex, &rec->val[ins[k]], &rec->grad[ins[k]]));
+                DDGAN_TRY(pool_grad(ex, rec, pool, ins[k]));
         const size_t mark = ddgan__arena_mark(ex->arena);
         DDGAN_TRY(node_backward(ex, net, rec, i, &dzemb, c->conditional ? &dtemb_act : NULL));
         ddgan__arena_release(ex->arena, mark);
+        /* the gradient at node i's output is dead: the plan reuses its place */
     }
     /* time path: temb = Linear_1(silu(Linear_0(E))) */
     if (c->conditional) {
