@@ -118,16 +118,16 @@ typedef struct ddgan_gshape {
 /* Activations of one forward pass (host-side record; the tensors live in the
  * arena). Internal layout, shared by generator.c and generator_run.c. */
 typedef struct ddgan_gblock_acts {
-    /* Only the resampled shortcut and Conv_0's output (+ Dense_0) are kept
-     * (with the block output, a value): the backward recomputes the norms
-     * AdaGN_0(x), GroupNorm_1(c0), their SiLUs and the resampled branch
-     * (memory, see block_forward in generator_run.c). */
-    ddgan_tensor xr, c0;
+    /* Only Conv_0's output (+ Dense_0) is kept (with the block output, a
+     * value): the backward recomputes the norms AdaGN_0(x), GroupNorm_1(c0),
+     * their SiLUs and the resampled branch and shortcut (memory, see
+     * block_forward in generator_run.c). */
+    ddgan_tensor c0;
 } ddgan_gblock_acts;
 
 typedef union ddgan_gnode_acts {
     ddgan_gblock_acts rb;
-    ddgan_attn_saved at;
+    ddgan_attn_saved at; /* scratch: attention keeps nothing, its backward recomputes it */
     ddgan_gn_saved gn;
     ddgan_tensor blurred; /* CONV_DOWN */
 } ddgan_gnode_acts;

@@ -137,14 +137,27 @@ static ddgan_status_t block_h0r(ddgan_exec *ex, const ddgan_gen_net *net, const 
     return DDGAN_OK;
 }
 
+/* xr = the shortcut: x, resampled in up / down blocks */
+static ddgan_status_t block_xr(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
+                               const ddgan_tensor *x, ddgan_tensor *xr)
+{
+    if (b->up)
+        return ddgan__fir_up_forward(ex, &net->fir, x, xr);
+    if (b->down)
+        return ddgan__fir_down_forward(ex, &net->fir, x, xr);
+    *xr = *x;
+    return DDGAN_OK;
+}
+
 /*
- * Memory: the record keeps only the resampled shortcut xr (where resampled),
- * Conv_0's output c0 (+ Dense_0) and the block output. The two norms'
- * outputs a0 = AdaGN_0(x), a1 = GroupNorm_1(c0) (with their GN(x) copies
- * and statistics) and everything after them (SiLU, resampling, Conv_1, the
- * skip conv) are computed above a mark and released as soon as the conv they
- * feed has written its output: the backward recomputes them from x and c0
- * with the same layer functions (bit-identical values), for a few
+ * Memory: the record keeps only Conv_0's output c0 (+ Dense_0), with the
+ * block output (a value). The norms' outputs a0 = AdaGN_0(x) and
+ * a1 = GroupNorm_1(c0) (with their GN(x) copies and statistics), the SiLUs,
+ * the resampled branch and shortcut, Conv_1's and the skip conv's outputs
+ * are computed above a mark and released as soon as the conv they feed has
+ * written its output: the backward recomputes them from x and c0 with the
+ * same layer functions (bit-identical values; one AdaGN, one GroupNorm, two
+ * SiLUs and at most two FIRs per block, no convolution), for several
  * activations of the block's size less per block in the training step's
  * peak (the recorded generator dominates it).
  */
@@ -157,13 +170,6 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     const ddgan_tensor *zemb = &rec->zact[net->n_z_dense - 1];
     DDGAN_TRY(ddgan__tensor_alloc(ex, out, x->n, b->c_out, ho, wo));
     const size_t mark = ddgan__arena_mark(ex->arena);
-    /* the resampled shortcut (kept: Conv_2's weight gradient reads it) */
-    if (b->up)
-        DDGAN_TRY(ddgan__fir_up_forward(ex, &net->fir, x, &ra->xr));
-    else if (b->down)
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, x, &ra->xr));
-    else
-        ra->xr = *x;
     /* Conv_0(resample(silu(AdaGN_0(x, zemb)))) into c0, allocated first:
      * the norm and what follows it are released once c0 is written */
     DDGAN_TRY(ddgan__tensor_alloc(ex, &ra->c0, x->n, b->c_out, ho, wo));
@@ -185,13 +191,14 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
      * Conv_1, the shortcut, the merge into out */
     ddgan_adagn_saved s1;
     ddgan_gn_saved s1p;
-    ddgan_tensor a1, h1;
+    ddgan_tensor a1, h1, c1, xr, sk;
     DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
     DDGAN_TRY(silu(ex, &a1, &h1));
-    ddgan_tensor c1, sk = ra->xr;
     DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &h1, &c1));
+    DDGAN_TRY(block_xr(ex, net, b, x, &xr));
+    sk = xr;
     if (b->has_skip_conv)
-        DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &ra->xr, &sk));
+        DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &xr, &sk));
     const double r = merge_scale(net);
     ddgan_ew_desc d;
     ddgan__ew_dense(&d, ex->dt, out->n, out->c, out->h, out->w);
@@ -200,6 +207,22 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     return DDGAN_OK;
 }
 
+/* A zeroed gradient buffer shaped like v (accumulated into afterwards). */
+static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_tensor *g)
+{
+    DDGAN_TRY(ddgan__tensor_alloc(ex, g, v->n, v->c, v->h, v->w));
+    return ddgan__tensor_zero(ex, g);
+}
+
+/*
+ * Memory: besides recomputing what the forward released, the backward runs
+ * in three phases, each above a mark released at its end, with the
+ * gradients that cross a phase (dc0, da0, dh0r) allocated zeroed before the
+ * mark and accumulated into: the GroupNorm_1 branch down to dc0; Conv_0 and
+ * the first SiLU down to da0; AdaGN_0 and the shortcut down to dx. The order
+ * of every accumulation (dx, dzemb, dtemb_act, the weight gradients) is the
+ * same as without the phases.
+ */
 static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
                                      const ddgan_gblock *b, const ddgan_tensor *x,
                                      const ddgan_gen_acts *rec, const ddgan_gblock_acts *ra,
@@ -208,53 +231,67 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
 {
     const ddgan_tensor *zemb = &rec->zact[net->n_z_dense - 1];
     const double r = merge_scale(net);
-    ddgan_tensor dh = {0}, dh1 = {0}, da1 = {0}, dc0 = {0}, dh0r = {0}, dh0 = {0}, da0 = {0};
+    ddgan_tensor dh = {0}, dc0;
     /* out = r (shortcut + Conv_1(h1)) */
     DDGAN_TRY(ddgan__axpby_backward(ex, r, 0.0, g, &dh, NULL));
-    /* a1 = GroupNorm_1(c0) (its statistics) and h1 = silu(a1), recomputed:
-     * the forward does not keep them (see block_forward) */
-    ddgan_adagn_saved s1;
-    ddgan_gn_saved s1p;
-    ddgan_tensor a1, h1;
-    DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
-    DDGAN_TRY(silu(ex, &a1, &h1));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &h1, &dh, &dh1));
-    DDGAN_TRY(silu_bwd(ex, &a1, &dh1, &da1));
-    if (b->one_adagn)
-        DDGAN_TRY(ddgan__group_norm_backward(ex, &b->gn1_plain, &ra->c0, &s1p, &da1, &dc0));
-    else
-        DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn1, &ra->c0, zemb, &s1, &da1, &dc0, dzemb));
-    if (net->cfg.conditional) {
-        ddgan_tensor dtp = {0};
-        DDGAN_TRY(ddgan__add_channel_bias_backward(ex, &dc0, &dtp));
-        DDGAN_TRY(ddgan__dense_backward(ex, &b->dense0, &rec->temb_act, &dtp, dtemb_act));
+    DDGAN_TRY(zeroed_like(ex, &ra->c0, &dc0));
+    /* 1. a1 = GroupNorm_1(c0) (its statistics) and h1 = silu(a1), recomputed */
+    const size_t m1 = ddgan__arena_mark(ex->arena);
+    {
+        ddgan_adagn_saved s1;
+        ddgan_gn_saved s1p;
+        ddgan_tensor a1, h1, dh1 = {0}, da1 = {0};
+        DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
+        DDGAN_TRY(silu(ex, &a1, &h1));
+        DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &h1, &dh, &dh1));
+        DDGAN_TRY(silu_bwd(ex, &a1, &dh1, &da1));
+        if (b->one_adagn)
+            DDGAN_TRY(ddgan__group_norm_backward(ex, &b->gn1_plain, &ra->c0, &s1p, &da1, &dc0));
+        else
+            DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn1, &ra->c0, zemb, &s1, &da1, &dc0, dzemb));
+        if (net->cfg.conditional) {
+            ddgan_tensor dtp = {0};
+            DDGAN_TRY(ddgan__add_channel_bias_backward(ex, &dc0, &dtp));
+            DDGAN_TRY(ddgan__dense_backward(ex, &b->dense0, &rec->temb_act, &dtp, dtemb_act));
+        }
     }
-    /* a0 = AdaGN_0(x, zemb) and h0r = resample(silu(a0)), recomputed (not
-     * kept by the forward) */
+    ddgan__arena_release(ex->arena, m1);
+    /* 2. a0 = AdaGN_0(x, zemb) (kept to its backward) and h0r =
+     * resample(silu(a0)), recomputed */
     ddgan_adagn_saved s0;
-    ddgan_tensor a0, h0r;
+    ddgan_tensor a0, da0, dh0r;
     DDGAN_TRY(block_norm0(ex, b, x, zemb, &s0, &a0));
-    DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &h0r, &dc0, &dh0r));
-    if (b->up)
-        DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dh0r, &dh0));
-    else if (b->down)
-        DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dh0r, &dh0));
-    else
-        dh0 = dh0r;
-    DDGAN_TRY(silu_bwd(ex, &a0, &dh0, &da0));
+    DDGAN_TRY(zeroed_like(ex, x, &da0));
+    DDGAN_TRY(ddgan__tensor_alloc(ex, &dh0r, x->n, x->c, ra->c0.h, ra->c0.w));
+    DDGAN_TRY(ddgan__tensor_zero(ex, &dh0r));
+    const size_t m2 = ddgan__arena_mark(ex->arena);
+    {
+        ddgan_tensor h0r, dh0 = {0};
+        DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
+        DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &h0r, &dc0, &dh0r));
+        if (b->up)
+            DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dh0r, &dh0));
+        else if (b->down)
+            DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dh0r, &dh0));
+        else
+            dh0 = dh0r;
+        DDGAN_TRY(silu_bwd(ex, &a0, &dh0, &da0));
+    }
+    ddgan__arena_release(ex->arena, m2);
+    /* 3. AdaGN_0, then the shortcut (its resampled input recomputed) */
     DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn0, x, zemb, &s0, &da0, dx, dzemb));
-    /* shortcut */
+    ddgan__arena_release(ex->arena, m1);
     if (b->has_skip_conv) {
         if (b->up || b->down) {
-            ddgan_tensor dxr = {0};
-            DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &ra->xr, &dh, dx ? &dxr : NULL));
+            ddgan_tensor xr, dxr = {0};
+            DDGAN_TRY(block_xr(ex, net, b, x, &xr));
+            DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &xr, &dh, dx ? &dxr : NULL));
             if (dx && b->up)
                 DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dxr, dx));
             else if (dx)
                 DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dxr, dx));
         } else {
-            DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &ra->xr, &dh, dx));
+            DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, x, &dh, dx));
         }
     } else if (dx) {
         DDGAN_TRY(ddgan__axpby_backward(ex, r, 0.0, g, dx, NULL));
@@ -293,17 +330,22 @@ static ddgan_status_t node_forward(ddgan_exec *ex, const ddgan_gen_net *net, ddg
     case DDGAN_GOP_RESBLOCK:
         return block_forward(ex, net, &net->blocks[n->mod], in0, rec, &na->rb, keep, out);
     case DDGAN_GOP_ATTN: {
-        /* skip_rescale = 0: x + h = sqrt 2 * the layer's (x + h) / sqrt 2 */
+        /* skip_rescale = 0: x + h = sqrt 2 * the layer's (x + h) / sqrt 2.
+         * Memory: the output is allocated first and the layer's saved
+         * tensors (GN output, q, k, v, the softmax weights [hw, hw] and the
+         * attention output) are released once it is written, also when
+         * recording: the backward recomputes them (node_backward), a few
+         * percent of the generator's FLOPs for about six activations of the
+         * layer's size less per attention block in the training step's peak */
         const double s = net->cfg.skip_rescale ? 1.0 : SQRT2;
-        if (keep) {
-            DDGAN_TRY(ddgan__attn_forward(ex, &net->attns[n->mod], in0, &na->at, out));
-            return s != 1.0 ? scale_into(ex, s, out, out->data) : DDGAN_OK;
-        }
         DDGAN_TRY(ddgan__tensor_alloc(ex, out, in0->n, in0->c, in0->h, in0->w));
         const size_t mark = ddgan__arena_mark(ex->arena);
         ddgan_tensor y;
         DDGAN_TRY(ddgan__attn_forward(ex, &net->attns[n->mod], in0, &na->at, &y));
-        DDGAN_TRY(scale_into(ex, s, &y, out->data));
+        if (keep && s == 1.0 && !ex->arena->planning)
+            DDGAN_TRY(ex->be->ops->copy_d2d(ex->be, out->data, y.data, ddgan__numel(&y) * ex->dsz));
+        else
+            DDGAN_TRY(scale_into(ex, s, &y, out->data));
         ddgan__arena_release(ex->arena, mark);
         return DDGAN_OK;
     }
@@ -341,12 +383,17 @@ static ddgan_status_t node_backward(ddgan_exec *ex, const ddgan_gen_net *net, dd
         return block_backward(ex, net, &net->blocks[n->mod], in0, rec, &na->rb, g, d0, dzemb,
                               dtemb_act);
     case DDGAN_GOP_ATTN: {
+        /* the layer's saved tensors, recomputed (the forward keeps only the
+         * output, see node_forward) */
+        ddgan_attn_saved at;
+        ddgan_tensor y;
+        DDGAN_TRY(ddgan__attn_forward(ex, &net->attns[n->mod], in0, &at, &y));
         ddgan_tensor gs = *g;
         if (!net->cfg.skip_rescale) {
             gs.data = NULL;
             DDGAN_TRY(ddgan__axpby_backward(ex, SQRT2, 0.0, g, &gs, NULL));
         }
-        return ddgan__attn_backward(ex, &net->attns[n->mod], in0, &na->at, &gs, d0);
+        return ddgan__attn_backward(ex, &net->attns[n->mod], in0, &at, &gs, d0);
     }
     }
     return DDGAN_ERR(DDGAN_ERR_INTERNAL, "generator: unknown node op %d", (int)n->op);
@@ -458,12 +505,6 @@ ddgan_status_t ddgan__gen_forward(ddgan_exec *ex, ddgan_gen_net *net, const ddga
 /* ------------------------------------------------------------------------ */
 /* Backward */
 
-/* A zeroed gradient buffer shaped like v (accumulated into afterwards). */
-static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_tensor *g)
-{
-    DDGAN_TRY(ddgan__tensor_alloc(ex, g, v->n, v->c, v->h, v->w));
-    return ddgan__tensor_zero(ex, g);
-}
 
 /*
  * Memory: the value gradients of the backward. A value's gradient is needed
