@@ -688,6 +688,19 @@ ddgan_status_t ddgan__gen_init(ddgan_gen_net *net, const ddgan_gen_config *cfg, 
     if ((st = b.st) != DDGAN_OK)
         goto fail;
     net->n_all_modules = b.midx;
+    /* the up path's skip concatenations, each read only by the residual
+     * block after it, are recomputed by that block instead of being kept */
+    for (int i = 0; i + 1 < net->n_nodes; i++) {
+        ddgan_gnode *n = &net->nodes[i];
+        const ddgan_gnode *next = &net->nodes[i + 1];
+        if (n->op != DDGAN_GOP_CONCAT || n->module_index >= 0 || next->op != DDGAN_GOP_RESBLOCK ||
+            next->in0 != n->out || next->in1 == n->out)
+            continue;
+        int uses = 0;
+        for (int j = 0; j < net->n_nodes; j++)
+            uses += (net->nodes[j].in0 == n->out) + (net->nodes[j].in1 == n->out);
+        n->fused = uses == 1;
+    }
     net->n_blocks = b.n_blocks;
     net->n_attns = b.n_attns;
     net->n_convs = b.n_convs;

@@ -107,6 +107,9 @@ typedef struct ddgan_gnode {
     int out;          /* value id (= node index + 1) */
     double alpha, beta;
     int module_index; /* all_modules.<i> whose output this is (-1: none) */
+    int fused;        /* CONCAT read only by the next node, a residual block (as its input): a
+                         recording forward does not keep its output, the block recomputes it
+                         (memory, see block_forward in generator_run.c) */
 } ddgan_gnode;
 
 /* Shape of a value for one example at image_size. */

@@ -137,6 +137,19 @@ static ddgan_status_t block_h0r(ddgan_exec *ex, const ddgan_gen_net *net, const 
     return DDGAN_OK;
 }
 
+/* The block input: x, or (cat set) the skip concatenation before the block,
+ * which a recording forward does not keep (ddgan_gnode.fused): recomputed
+ * from the concatenation's inputs as a temporary. */
+static ddgan_status_t block_input(ddgan_exec *ex, const ddgan_gen_acts *rec, const ddgan_gnode *cat,
+                                  const ddgan_tensor *x, ddgan_tensor *xt)
+{
+    if (!cat) {
+        *xt = *x;
+        return DDGAN_OK;
+    }
+    return ddgan__concat_forward(ex, &rec->val[cat->in0], &rec->val[cat->in1], xt);
+}
+
 /* xr = the shortcut: x, resampled in up / down blocks */
 static ddgan_status_t block_xr(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
                                const ddgan_tensor *x, ddgan_tensor *xr)
@@ -159,12 +172,18 @@ static ddgan_status_t block_xr(ddgan_exec *ex, const ddgan_gen_net *net, const d
  * same layer functions (bit-identical values; one AdaGN, one GroupNorm, two
  * SiLUs and at most two FIRs per block, no convolution), for several
  * activations of the block's size less per block in the training step's
- * peak (the recorded generator dominates it).
+ * peak (the recorded generator dominates it). With cat set (a recording
+ * forward, x = the up path's skip concatenation, not kept), x itself is
+ * recomputed where it is read, here and in the backward: a copy, for one
+ * activation of the input's size less per up-path block.
  */
 static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
-                                    const ddgan_tensor *x, const ddgan_gen_acts *rec,
-                                    ddgan_gblock_acts *ra, int keep, ddgan_tensor *out)
+                                    const ddgan_tensor *x_in, const ddgan_gnode *cat,
+                                    const ddgan_gen_acts *rec, ddgan_gblock_acts *ra, int keep,
+                                    ddgan_tensor *out)
 {
+    ddgan_tensor xt; /* x_in, or the concatenation recomputed */
+    const ddgan_tensor *x = x_in;
     const int ho = b->up ? 2 * x->h : b->down ? x->h / 2 : x->h;
     const int wo = b->up ? 2 * x->w : b->down ? x->w / 2 : x->w;
     const ddgan_tensor *zemb = &rec->zact[net->n_z_dense - 1];
@@ -176,7 +195,8 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     const size_t m1 = ddgan__arena_mark(ex->arena);
     ddgan_adagn_saved s0;
     ddgan_tensor a0, h0r;
-    DDGAN_TRY(block_norm0(ex, b, x, zemb, &s0, &a0));
+    DDGAN_TRY(block_input(ex, rec, cat, x_in, &xt));
+    DDGAN_TRY(block_norm0(ex, b, &xt, zemb, &s0, &a0));
     DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
     DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv0, &h0r, &ra->c0));
     ddgan__arena_release(ex->arena, m1);
@@ -195,7 +215,8 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
     DDGAN_TRY(silu(ex, &a1, &h1));
     DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &h1, &c1));
-    DDGAN_TRY(block_xr(ex, net, b, x, &xr));
+    DDGAN_TRY(block_input(ex, rec, cat, x_in, &xt));
+    DDGAN_TRY(block_xr(ex, net, b, &xt, &xr));
     sk = xr;
     if (b->has_skip_conv)
         DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &xr, &sk));
@@ -224,8 +245,9 @@ static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_t
  * same as without the phases.
  */
 static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
-                                     const ddgan_gblock *b, const ddgan_tensor *x,
-                                     const ddgan_gen_acts *rec, const ddgan_gblock_acts *ra,
+                                     const ddgan_gblock *b, const ddgan_tensor *x_in,
+                                     const ddgan_gnode *cat, const ddgan_gen_acts *rec,
+                                     const ddgan_gblock_acts *ra,
                                      const ddgan_tensor *g, ddgan_tensor *dx, ddgan_tensor *dzemb,
                                      ddgan_tensor *dtemb_act)
 {
@@ -235,6 +257,9 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
     /* out = r (shortcut + Conv_1(h1)) */
     DDGAN_TRY(ddgan__axpby_backward(ex, r, 0.0, g, &dh, NULL));
     DDGAN_TRY(zeroed_like(ex, &ra->c0, &dc0));
+    ddgan_tensor xt; /* x_in, or the concatenation recomputed (read by phases 2 and 3) */
+    DDGAN_TRY(block_input(ex, rec, cat, x_in, &xt));
+    const ddgan_tensor *x = &xt;
     /* 1. a1 = GroupNorm_1(c0) (its statistics) and h1 = silu(a1), recomputed */
     const size_t m1 = ddgan__arena_mark(ex->arena);
     {
@@ -324,11 +349,18 @@ static ddgan_status_t node_forward(ddgan_exec *ex, const ddgan_gen_net *net, ddg
     case DDGAN_GOP_SILU:
         return silu(ex, in0, out);
     case DDGAN_GOP_CONCAT:
+        if (keep && n->fused) {
+            /* not kept: the residual block after it recomputes it */
+            *out = ddgan__tensor(NULL, in0->n, in0->c + in1->c, in0->h, in0->w);
+            return DDGAN_OK;
+        }
         return ddgan__concat_forward(ex, in0, in1, out);
     case DDGAN_GOP_SUM:
         return ddgan__axpby_forward(ex, n->alpha, in0, n->beta, in1, out);
     case DDGAN_GOP_RESBLOCK:
-        return block_forward(ex, net, &net->blocks[n->mod], in0, rec, &na->rb, keep, out);
+        return block_forward(ex, net, &net->blocks[n->mod], in0,
+                             keep && i > 0 && net->nodes[i - 1].fused ? &net->nodes[i - 1] : NULL,
+                             rec, &na->rb, keep, out);
     case DDGAN_GOP_ATTN: {
         /* skip_rescale = 0: x + h = sqrt 2 * the layer's (x + h) / sqrt 2.
          * Memory: the output is allocated first and the layer's saved
@@ -380,8 +412,9 @@ static ddgan_status_t node_backward(ddgan_exec *ex, const ddgan_gen_net *net, dd
     case DDGAN_GOP_SUM:
         return ddgan__axpby_backward(ex, n->alpha, n->beta, g, d0, d1);
     case DDGAN_GOP_RESBLOCK:
-        return block_backward(ex, net, &net->blocks[n->mod], in0, rec, &na->rb, g, d0, dzemb,
-                              dtemb_act);
+        return block_backward(ex, net, &net->blocks[n->mod], in0,
+                              i > 0 && net->nodes[i - 1].fused ? &net->nodes[i - 1] : NULL, rec,
+                              &na->rb, g, d0, dzemb, dtemb_act);
     case DDGAN_GOP_ATTN: {
         /* the layer's saved tensors, recomputed (the forward keeps only the
          * output, see node_forward) */
