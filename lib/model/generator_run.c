@@ -237,12 +237,12 @@ static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_t
 
 /*
  * Memory: besides recomputing what the forward released, the backward runs
- * in three phases, each above a mark released at its end, with the
- * gradients that cross a phase (dc0, da0, dh0r) allocated zeroed before the
- * mark and accumulated into: the GroupNorm_1 branch down to dc0; Conv_0 and
- * the first SiLU down to da0; AdaGN_0 and the shortcut down to dx. The order
- * of every accumulation (dx, dzemb, dtemb_act, the weight gradients) is the
- * same as without the phases.
+ * in phases, each above a mark released at its end, with the gradients that
+ * cross a phase (dc0, dh0r, da0) allocated zeroed before the mark and
+ * accumulated into: the GroupNorm_1 branch down to dc0; Conv_0 down to
+ * dh0r; the first SiLU down to da0; AdaGN_0 and the shortcut down to dx.
+ * The order of every accumulation (dx, dzemb, dtemb_act, the weight
+ * gradients) is the same as without the phases.
  */
 static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
                                      const ddgan_gblock *b, const ddgan_tensor *x_in,
@@ -281,28 +281,38 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_gen_net *net,
         }
     }
     ddgan__arena_release(ex->arena, m1);
-    /* 2. a0 = AdaGN_0(x, zemb) (kept to its backward) and h0r =
-     * resample(silu(a0)), recomputed */
+    /* 2. AdaGN_0's style, statistics and GN(x) (kept to its backward), then
+     * a0 = AdaGN_0(x, zemb) and h0r = resample(silu(a0)), recomputed for
+     * Conv_0's backward into dh0r and released; a0 recomputed once more
+     * (two elementwise passes) for the SiLU's backward into da0, so that
+     * neither copy of a0 is held under AdaGN_0's backward */
     ddgan_adagn_saved s0;
-    ddgan_tensor a0, da0, dh0r;
-    DDGAN_TRY(block_norm0(ex, b, x, zemb, &s0, &a0));
-    DDGAN_TRY(zeroed_like(ex, x, &da0));
+    ddgan_tensor da0, dh0r;
     DDGAN_TRY(ddgan__tensor_alloc(ex, &dh0r, x->n, x->c, ra->c0.h, ra->c0.w));
     DDGAN_TRY(ddgan__tensor_zero(ex, &dh0r));
+    DDGAN_TRY(ddgan__adagn_stats(ex, &b->gn0, x, zemb, &s0));
     const size_t m2 = ddgan__arena_mark(ex->arena);
     {
-        ddgan_tensor h0r, dh0 = {0};
+        ddgan_tensor a0, h0r;
+        DDGAN_TRY(ddgan__adagn_apply(ex, &b->gn0, &s0, &a0));
         DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
         DDGAN_TRY(ddgan__conv_backward(ex, &b->conv0, &h0r, &dc0, &dh0r));
+    }
+    ddgan__arena_release(ex->arena, m2);
+    DDGAN_TRY(zeroed_like(ex, x, &da0));
+    const size_t m3 = ddgan__arena_mark(ex->arena);
+    {
+        ddgan_tensor a0, dh0 = {0};
         if (b->up)
             DDGAN_TRY(ddgan__fir_up_backward(ex, &net->fir, &dh0r, &dh0));
         else if (b->down)
             DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dh0r, &dh0));
         else
             dh0 = dh0r;
+        DDGAN_TRY(ddgan__adagn_apply(ex, &b->gn0, &s0, &a0));
         DDGAN_TRY(silu_bwd(ex, &a0, &dh0, &da0));
     }
-    ddgan__arena_release(ex->arena, m2);
+    ddgan__arena_release(ex->arena, m3);
     /* 3. AdaGN_0, then the shortcut (its resampled input recomputed) */
     DDGAN_TRY(ddgan__adagn_backward(ex, &b->gn0, x, zemb, &s0, &da0, dx, dzemb));
     ddgan__arena_release(ex->arena, m1);
