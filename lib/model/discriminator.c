@@ -105,47 +105,37 @@ static ddgan_status_t lrelu_bwd(ddgan_exec *ex, const ddgan_disc_net *net, const
     return ddgan__act_backward(ex, DDGAN_ACT_LRELU, net->cfg.lrelu_slope, x, NULL, dy, dx);
 }
 
-/* The block's parameter-free steps: a0 = lrelu(x); a1d = down(lrelu(c1))
- * (a1 = lrelu(c1) with no downsampling); xd = down(x) (x itself). */
+/* a0 = lrelu(x), recomputed where it is read (not kept) */
 static ddgan_status_t block_a0(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_tensor *x,
                                ddgan_tensor *a0)
 {
     return lrelu(ex, net, x, a0);
 }
 
+/* conv2's input a1d = down(lrelu(c1)): kept by a downsampling block (a
+ * quarter of lrelu(c1)'s size), else a1 = lrelu(c1), recomputed. */
 static ddgan_status_t block_a1d(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
-                                const ddgan_tensor *c1, ddgan_tensor *a1d)
+                                const ddgan_dblock_acts *a, ddgan_tensor *a1d)
 {
-    ddgan_tensor a1;
-    DDGAN_TRY(lrelu(ex, net, c1, &a1));
-    if (!b->down) {
-        *a1d = a1;
+    if (b->down) {
+        *a1d = a->a1d;
         return DDGAN_OK;
     }
-    return ddgan__fir_down_forward(ex, &net->fir, &a1, a1d);
-}
-
-static ddgan_status_t block_xd(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
-                               const ddgan_tensor *x, ddgan_tensor *xd)
-{
-    if (!b->down) {
-        *xd = *x;
-        return DDGAN_OK;
-    }
-    return ddgan__fir_down_forward(ex, &net->fir, x, xd);
+    return lrelu(ex, net, &a->c1, a1d);
 }
 
 /*
- * Memory: the record keeps only the block input x (the previous output),
- * conv1's output c1 (+ dense_t1) and the block output. c1 and out are
- * allocated first; a0 = lrelu(x), a1 = lrelu(c1), the downsampled a1d and
- * xd, conv2's and the skip's outputs are computed above a mark and released
- * once out is written. The backward recomputes a0, a1d and xd (one LeakyReLU
- * and at most two FIR downsamplings each, bit-identical values) where
- * conv1's, conv2's and the skip's weight gradients read them; the R1 tangent
- * sweep only reads x and c1. This takes several activations per block out
- * of the training step's peak (the D record is held through the real
- * pair's backward and R1, and under G's record in the G step).
+ * Memory: the record keeps the block input x (the previous output), conv1's
+ * output c1 (+ dense_t1), the block output and, in downsampling blocks, the
+ * downsampled lrelu(c1) and x (a quarter of the size each, and the FIR is
+ * not cheap to recompute). These are allocated first; a0 = lrelu(x),
+ * a1 = lrelu(c1), conv2's and the skip's outputs are computed above a mark
+ * and released once out is written. The backward recomputes a0 (and a1 in
+ * a block that does not downsample), one LeakyReLU each (bit-identical
+ * values), where conv1's and conv2's weight gradients read them; the R1
+ * tangent sweep only reads x and c1. This takes several activations per
+ * block out of the training step's peak (the D record is held through the
+ * real pair's backward and R1, and under G's record in the G step).
  */
 static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
                                     const ddgan_tensor *x, const ddgan_tensor *tembed,
@@ -155,6 +145,13 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_disc_net *net, c
     a->x = *x;
     DDGAN_TRY(ddgan__tensor_alloc(ex, &a->c1, x->n, b->c_out, x->h, x->w));
     DDGAN_TRY(ddgan__tensor_alloc(ex, &a->out, x->n, b->c_out, ho, wo));
+    if (b->down) {
+        DDGAN_TRY(ddgan__tensor_alloc(ex, &a->a1d, x->n, b->c_out, ho, wo));
+        DDGAN_TRY(ddgan__tensor_alloc(ex, &a->xd, x->n, x->c, ho, wo));
+    } else {
+        a->a1d = ddgan__tensor(NULL, 0, 0, 0, 0); /* not kept */
+        a->xd = *x;
+    }
     const size_t mark = ddgan__arena_mark(ex->arena);
     ddgan_tensor a0, tproj;
     DDGAN_TRY(block_a0(ex, net, x, &a0));
@@ -162,11 +159,17 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_disc_net *net, c
     DDGAN_TRY(ddgan__dense_forward(ex, &b->dense_t1, tembed, &tproj));
     DDGAN_TRY(ddgan__add_channel_bias(ex, &a->c1, &tproj, &a->c1)); /* in place: c1 + dense_t1(t) */
     ddgan__arena_release(ex->arena, mark);
-    ddgan_tensor a1d, xd, c2, sk;
-    DDGAN_TRY(block_a1d(ex, net, b, &a->c1, &a1d));
-    DDGAN_TRY(block_xd(ex, net, b, x, &xd));
+    ddgan_tensor a1, a1d, c2, sk;
+    DDGAN_TRY(lrelu(ex, net, &a->c1, &a1));
+    if (b->down) {
+        DDGAN_TRY(ddgan__fir_down_forward_into(ex, &net->fir, &a1, &a->a1d));
+        DDGAN_TRY(ddgan__fir_down_forward_into(ex, &net->fir, x, &a->xd));
+        a1d = a->a1d;
+    } else {
+        a1d = a1;
+    }
     DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &a1d, &c2));
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->skip, &xd, &sk));
+    DDGAN_TRY(ddgan__conv_forward(ex, &b->skip, &a->xd, &sk));
     /* out = (c2 + sk) / sqrt 2 */
     ddgan_ew_desc d;
     ddgan__ew_dense(&d, ex->dt, a->out.n, a->out.c, a->out.h, a->out.w);
@@ -238,12 +241,11 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_disc_net *net, 
     dsk = dc2;
     if (save)
         save->g_out = *dout;
-    /* xd, a1d and a0 are recomputed: the forward does not keep them (see
-     * block_forward) */
-    ddgan_tensor xd, a1d, a0;
-    DDGAN_TRY(block_xd(ex, net, b, &a->x, &xd));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->skip, &xd, &dsk, b->down ? &dxd : dx));
-    DDGAN_TRY(block_a1d(ex, net, b, &a->c1, &a1d));
+    /* a0 and (without downsampling) a1d = lrelu(c1) are recomputed: the
+     * forward does not keep them (see block_forward) */
+    ddgan_tensor a1d, a0;
+    DDGAN_TRY(ddgan__conv_backward(ex, &b->skip, &a->xd, &dsk, b->down ? &dxd : dx));
+    DDGAN_TRY(block_a1d(ex, net, b, a, &a1d));
     DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &a1d, &dc2, &da1d));
     if (b->down) {
         DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &da1d, &da1));

@@ -94,6 +94,9 @@ ddgan_status_t ddgan__fir_up_backward(ddgan_exec *ex, const ddgan_fir *f, const 
                                       ddgan_tensor *dx);
 ddgan_status_t ddgan__fir_down_forward(ddgan_exec *ex, const ddgan_fir *f, const ddgan_tensor *x,
                                        ddgan_tensor *y);
+/* The same into an allocated y of the output's shape. */
+ddgan_status_t ddgan__fir_down_forward_into(ddgan_exec *ex, const ddgan_fir *f,
+                                            const ddgan_tensor *x, const ddgan_tensor *y);
 ddgan_status_t ddgan__fir_down_backward(ddgan_exec *ex, const ddgan_fir *f, const ddgan_tensor *dy,
                                         ddgan_tensor *dx);
 
