@@ -130,7 +130,7 @@ typedef struct ddgan_gblock_acts {
 
 typedef union ddgan_gnode_acts {
     ddgan_gblock_acts rb;
-    ddgan_attn_saved at; /* scratch: attention keeps nothing, its backward recomputes it */
+    ddgan_attn_saved at;
     ddgan_gn_saved gn;
     ddgan_tensor blurred; /* CONV_DOWN */
 } ddgan_gnode_acts;
