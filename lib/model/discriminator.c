@@ -105,29 +105,78 @@ static ddgan_status_t lrelu_bwd(ddgan_exec *ex, const ddgan_disc_net *net, const
     return ddgan__act_backward(ex, DDGAN_ACT_LRELU, net->cfg.lrelu_slope, x, NULL, dy, dx);
 }
 
+/* a0 = lrelu(x), recomputed where it is read (not kept) */
+static ddgan_status_t block_a0(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_tensor *x,
+                               ddgan_tensor *a0)
+{
+    return lrelu(ex, net, x, a0);
+}
+
+/* conv2's input a1d = down(lrelu(c1)): kept by a downsampling block (a
+ * quarter of lrelu(c1)'s size), else a1 = lrelu(c1), recomputed. */
+static ddgan_status_t block_a1d(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
+                                const ddgan_dblock_acts *a, ddgan_tensor *a1d)
+{
+    if (b->down) {
+        *a1d = a->a1d;
+        return DDGAN_OK;
+    }
+    return lrelu(ex, net, &a->c1, a1d);
+}
+
+/*
+ * Memory: the record keeps the block input x (the previous output), conv1's
+ * output c1 (+ dense_t1), the block output and, in downsampling blocks, the
+ * downsampled lrelu(c1) and x (a quarter of the size each, and the FIR is
+ * not cheap to recompute). These are allocated first; a0 = lrelu(x),
+ * a1 = lrelu(c1), conv2's and the skip's outputs are computed above a mark
+ * and released once out is written. The backward recomputes a0 (and a1 in
+ * a block that does not downsample), one LeakyReLU each (bit-identical
+ * values), where conv1's and conv2's weight gradients read them; the R1
+ * tangent sweep only reads x and c1. This takes several activations per
+ * block out of the training step's peak (the D record is held through the
+ * real pair's backward and R1, and under G's record in the G step).
+ */
 static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
                                     const ddgan_tensor *x, const ddgan_tensor *tembed,
                                     ddgan_dblock_acts *a)
 {
+    const int ho = b->down ? x->h / 2 : x->h, wo = b->down ? x->w / 2 : x->w;
     a->x = *x;
-    DDGAN_TRY(lrelu(ex, net, x, &a->a0));
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &a->a0, &a->c1));
-    ddgan_tensor tproj;
+    DDGAN_TRY(ddgan__tensor_alloc(ex, &a->c1, x->n, b->c_out, x->h, x->w));
+    DDGAN_TRY(ddgan__tensor_alloc(ex, &a->out, x->n, b->c_out, ho, wo));
+    if (b->down) {
+        DDGAN_TRY(ddgan__tensor_alloc(ex, &a->a1d, x->n, b->c_out, ho, wo));
+        DDGAN_TRY(ddgan__tensor_alloc(ex, &a->xd, x->n, x->c, ho, wo));
+    } else {
+        a->a1d = ddgan__tensor(NULL, 0, 0, 0, 0); /* not kept */
+        a->xd = *x;
+    }
     const size_t mark = ddgan__arena_mark(ex->arena);
+    ddgan_tensor a0, tproj;
+    DDGAN_TRY(block_a0(ex, net, x, &a0));
+    DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv1, &a0, &a->c1));
     DDGAN_TRY(ddgan__dense_forward(ex, &b->dense_t1, tembed, &tproj));
     DDGAN_TRY(ddgan__add_channel_bias(ex, &a->c1, &tproj, &a->c1)); /* in place: c1 + dense_t1(t) */
     ddgan__arena_release(ex->arena, mark);
-    DDGAN_TRY(lrelu(ex, net, &a->c1, &a->a1));
+    ddgan_tensor a1, a1d, c2, sk;
+    DDGAN_TRY(lrelu(ex, net, &a->c1, &a1));
     if (b->down) {
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, &a->a1, &a->a1d));
-        DDGAN_TRY(ddgan__fir_down_forward(ex, &net->fir, x, &a->xd));
+        DDGAN_TRY(ddgan__fir_down_forward_into(ex, &net->fir, &a1, &a->a1d));
+        DDGAN_TRY(ddgan__fir_down_forward_into(ex, &net->fir, x, &a->xd));
+        a1d = a->a1d;
     } else {
-        a->a1d = a->a1;
-        a->xd = *x;
+        a1d = a1;
     }
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &a->a1d, &a->c2));
-    DDGAN_TRY(ddgan__conv_forward(ex, &b->skip, &a->xd, &a->sk));
-    return ddgan__axpby_forward(ex, SQRT1_2, &a->c2, SQRT1_2, &a->sk, &a->out);
+    DDGAN_TRY(ddgan__conv_forward(ex, &b->conv2, &a1d, &c2));
+    DDGAN_TRY(ddgan__conv_forward(ex, &b->skip, &a->xd, &sk));
+    /* out = (c2 + sk) / sqrt 2 */
+    ddgan_ew_desc d;
+    ddgan__ew_dense(&d, ex->dt, a->out.n, a->out.c, a->out.h, a->out.w);
+    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, SQRT1_2, SQRT1_2, c2.data, sk.data,
+                      a->out.data, 0));
+    ddgan__arena_release(ex->arena, mark);
+    return DDGAN_OK;
 }
 
 ddgan_status_t ddgan__disc_forward(ddgan_exec *ex, ddgan_disc_net *net, const ddgan_tensor *x_prev,
@@ -177,19 +226,27 @@ typedef struct block_grads {
     ddgan_tensor g_out; /* at the block output (conv2 and skip see g_out / sqrt 2) */
 } block_grads;
 
+/* dx and (with save) save->g_c1 may come preallocated (data set): they are
+ * then accumulated into. */
 static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_disc_net *net, const ddgan_dblock *b,
                                      const ddgan_dblock_acts *a, const ddgan_tensor *tembed,
                                      const ddgan_tensor *dout, ddgan_tensor *dx,
                                      ddgan_tensor *dtembed, block_grads *save)
 {
     ddgan_tensor dc2 = {0}, dsk, da1d = {0}, da1 = {0}, dc1 = {0}, da0 = {0}, dxd = {0};
+    if (save)
+        dc1 = save->g_c1;
     /* out = (c2 + sk) / sqrt 2: both branches see dout / sqrt 2 */
     DDGAN_TRY(ddgan__axpby_backward(ex, SQRT1_2, SQRT1_2, dout, &dc2, NULL));
     dsk = dc2;
     if (save)
         save->g_out = *dout;
+    /* a0 and (without downsampling) a1d = lrelu(c1) are recomputed: the
+     * forward does not keep them (see block_forward) */
+    ddgan_tensor a1d, a0;
     DDGAN_TRY(ddgan__conv_backward(ex, &b->skip, &a->xd, &dsk, b->down ? &dxd : dx));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &a->a1d, &dc2, &da1d));
+    DDGAN_TRY(block_a1d(ex, net, b, a, &a1d));
+    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv2, &a1d, &dc2, &da1d));
     if (b->down) {
         DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &da1d, &da1));
         DDGAN_TRY(ddgan__fir_down_backward(ex, &net->fir, &dxd, dx));
@@ -203,8 +260,16 @@ static ddgan_status_t block_backward(ddgan_exec *ex, const ddgan_disc_net *net, 
     ddgan_tensor dtproj = {0};
     DDGAN_TRY(ddgan__add_channel_bias_backward(ex, &dc1, &dtproj));
     DDGAN_TRY(ddgan__dense_backward(ex, &b->dense_t1, tembed, &dtproj, dtembed));
-    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &a->a0, &dc1, &da0));
+    DDGAN_TRY(block_a0(ex, net, &a->x, &a0));
+    DDGAN_TRY(ddgan__conv_backward(ex, &b->conv1, &a0, &dc1, &da0));
     return lrelu_bwd(ex, net, &a->x, &da0, dx);
+}
+
+/* A zeroed tensor shaped like v (a gradient accumulated into afterwards). */
+static ddgan_status_t zeroed_like(ddgan_exec *ex, const ddgan_tensor *v, ddgan_tensor *g)
+{
+    DDGAN_TRY(ddgan__tensor_alloc(ex, g, v->n, v->c, v->h, v->w));
+    return ddgan__tensor_zero(ex, g);
 }
 
 /* Backward through the blocks from the gradient at block `from`'s output
@@ -213,12 +278,27 @@ static ddgan_status_t backward_blocks(ddgan_exec *ex, ddgan_disc_net *net, const
                                       int from, const ddgan_tensor *g_top, ddgan_tensor *dx_prev,
                                       block_grads *save, ddgan_tensor *dh0_out)
 {
-    ddgan_tensor dtembed = {0};
+    /*
+     * Memory: each block's gradient at its input (and, for the R1 sweep, its
+     * gradient at c1, which the sweep keeps) is allocated zeroed before a
+     * mark and the block's other temporaries (its recomputed activations and
+     * inner gradients) are released right after it, so the sweep holds one
+     * block's temporaries at a time. The shared time-embedding gradient is
+     * allocated (zeroed) before the loop for the same reason.
+     */
+    ddgan_tensor dtembed;
+    DDGAN_TRY(zeroed_like(ex, &a->tembed, &dtembed));
     ddgan_tensor g = *g_top;
     for (int i = from; i >= 0; i--) {
-        ddgan_tensor dx = {0};
-        DDGAN_TRY(block_backward(ex, net, &net->blocks[i], &a->b[i], &a->tembed, &g, &dx, &dtembed,
+        const ddgan_dblock_acts *ba = &a->b[i];
+        ddgan_tensor dx;
+        DDGAN_TRY(zeroed_like(ex, &ba->x, &dx));
+        if (save)
+            DDGAN_TRY(zeroed_like(ex, &ba->c1, &save[i].g_c1));
+        const size_t mark = ddgan__arena_mark(ex->arena);
+        DDGAN_TRY(block_backward(ex, net, &net->blocks[i], ba, &a->tembed, &g, &dx, &dtembed,
                                  save ? &save[i] : NULL));
+        ddgan__arena_release(ex->arena, mark);
         g = dx;
     }
     if (dh0_out)
@@ -265,9 +345,20 @@ static ddgan_status_t backward_top(ddgan_exec *ex, ddgan_disc_net *net, const dd
 ddgan_status_t ddgan__disc_backward(ddgan_exec *ex, ddgan_disc_net *net, const ddgan_disc_acts *a,
                                     const ddgan_tensor *dlogits, ddgan_tensor *dx_prev)
 {
+    /* Memory: everything but dx_prev is released before returning (dx_prev
+     * is allocated zeroed first when the caller passed data NULL). */
+    if (dx_prev && !dx_prev->data) {
+        /* x_prev is the first half of cat([x_prev, x_t]) */
+        DDGAN_TRY(ddgan__tensor_alloc(ex, dx_prev, a->xin.n, a->xin.c / 2, a->xin.h, a->xin.w));
+        DDGAN_TRY(ddgan__tensor_zero(ex, dx_prev));
+    }
+    const size_t mark = ddgan__arena_mark(ex->arena);
     ddgan_tensor dh = {0};
-    DDGAN_TRY(backward_top(ex, net, a, dlogits, &dh, NULL));
-    return backward_blocks(ex, net, a, net->nblocks - 1, &dh, dx_prev, NULL, NULL);
+    ddgan_status_t st = backward_top(ex, net, a, dlogits, &dh, NULL);
+    if (st == DDGAN_OK)
+        st = backward_blocks(ex, net, a, net->nblocks - 1, &dh, dx_prev, NULL, NULL);
+    ddgan__arena_release(ex->arena, mark);
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -303,7 +394,11 @@ static ddgan_status_t block_tangent(ddgan_exec *ex, const ddgan_disc_net *net, c
     DDGAN_TRY(ddgan__conv_r1_wgrad(ex, &b->skip, &u_xd, &g_branch));
     DDGAN_TRY(ddgan__conv_jvp(ex, &b->conv2, &u_a1d, &u_c2));
     DDGAN_TRY(ddgan__conv_jvp(ex, &b->skip, &u_xd, &u_sk));
-    return ddgan__axpby_forward(ex, SQRT1_2, &u_c2, SQRT1_2, &u_sk, u_out);
+    /* u_out (allocated by the caller, shaped like the block output) */
+    ddgan_ew_desc d;
+    ddgan__ew_dense(&d, ex->dt, u_out->n, u_out->c, u_out->h, u_out->w);
+    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, SQRT1_2, SQRT1_2, u_c2.data, u_sk.data,
+                   u_out->data, 0);
 }
 
 ddgan_status_t ddgan__disc_r1(ddgan_exec *ex, ddgan_disc_net *net, const ddgan_disc_acts *a,
@@ -365,9 +460,15 @@ ddgan_status_t ddgan__disc_r1(ddgan_exec *ex, ddgan_disc_net *net, const ddgan_d
     /* start_conv's output gradient is g_h0 (saved by the first sweep) */
     DDGAN_TRY(ddgan__conv_r1_wgrad(ex, &net->start_conv, &u_in, &g_h0));
     DDGAN_TRY(ddgan__conv_jvp(ex, &net->start_conv, &u_in, &u));
+    /* Memory: each block's tangent output is allocated before a mark and the
+     * block's other tangents are released right after it */
     for (int i = 0; i < net->nblocks; i++) {
+        const ddgan_tensor *o = &a->b[i].out;
         ddgan_tensor next;
+        DDGAN_TRY(ddgan__tensor_alloc(ex, &next, o->n, o->c, o->h, o->w));
+        const size_t mark = ddgan__arena_mark(ex->arena);
         DDGAN_TRY(block_tangent(ex, net, &net->blocks[i], &a->b[i], &bg[i], &u, &next));
+        ddgan__arena_release(ex->arena, mark);
         u = next;
     }
     /* minibatch std: tangent, and the second-order term at its input */

@@ -39,9 +39,13 @@ typedef struct ddgan_disc_net {
     ddgan_temb temb;
 } ddgan_disc_net;
 
-/* Activations of one forward pass, kept for the backward and the R1 sweeps. */
+/* Activations of one forward pass, kept for the backward and the R1 sweeps.
+ * A block keeps its input, conv1's output (+ dense_t1), its output and, when
+ * it downsamples, the downsampled lrelu(c1) and x (a1d, xd; without
+ * downsampling a1d is not kept and xd is x); the backward recomputes
+ * lrelu(x) and lrelu(c1) (memory, see block_forward in discriminator.c). */
 typedef struct ddgan_dblock_acts {
-    ddgan_tensor x, a0, c1, a1, a1d, xd, c2, sk, out;
+    ddgan_tensor x, c1, a1d, xd, out;
 } ddgan_dblock_acts;
 
 typedef struct ddgan_disc_acts {

@@ -590,10 +590,14 @@ static ddgan_gen_acts *acts_alloc(int n_values)
     a->val = ddgan__calloc((size_t)n_values, sizeof *a->val, "generator activations");
     a->grad = ddgan__calloc((size_t)n_values, sizeof *a->grad, "generator activations");
     a->node = ddgan__calloc((size_t)n_values, sizeof *a->node, "generator activations");
-    if (!a->val || !a->grad || !a->node) {
+    a->goff = ddgan__calloc((size_t)n_values, sizeof *a->goff, "generator activations");
+    a->glive = ddgan__calloc((size_t)n_values, sizeof *a->glive, "generator activations");
+    if (!a->val || !a->grad || !a->node || !a->goff || !a->glive) {
         ddgan__free(a->val);
         ddgan__free(a->grad);
         ddgan__free(a->node);
+        ddgan__free(a->goff);
+        ddgan__free(a->glive);
         ddgan__free(a);
         return NULL;
     }
@@ -607,6 +611,8 @@ static void acts_free(ddgan_gen_acts *a)
     ddgan__free(a->val);
     ddgan__free(a->grad);
     ddgan__free(a->node);
+    ddgan__free(a->goff);
+    ddgan__free(a->glive);
     ddgan__free(a);
 }
 
@@ -682,6 +688,19 @@ ddgan_status_t ddgan__gen_init(ddgan_gen_net *net, const ddgan_gen_config *cfg, 
     if ((st = b.st) != DDGAN_OK)
         goto fail;
     net->n_all_modules = b.midx;
+    /* the up path's skip concatenations, each read only by the residual
+     * block after it, are recomputed by that block instead of being kept */
+    for (int i = 0; i + 1 < net->n_nodes; i++) {
+        ddgan_gnode *n = &net->nodes[i];
+        const ddgan_gnode *next = &net->nodes[i + 1];
+        if (n->op != DDGAN_GOP_CONCAT || n->module_index >= 0 || next->op != DDGAN_GOP_RESBLOCK ||
+            next->in0 != n->out || next->in1 == n->out)
+            continue;
+        int uses = 0;
+        for (int j = 0; j < net->n_nodes; j++)
+            uses += (net->nodes[j].in0 == n->out) + (net->nodes[j].in1 == n->out);
+        n->fused = uses == 1;
+    }
     net->n_blocks = b.n_blocks;
     net->n_attns = b.n_attns;
     net->n_convs = b.n_convs;

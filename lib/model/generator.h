@@ -107,6 +107,9 @@ typedef struct ddgan_gnode {
     int out;          /* value id (= node index + 1) */
     double alpha, beta;
     int module_index; /* all_modules.<i> whose output this is (-1: none) */
+    int fused;        /* CONCAT read only by the next node, a residual block (as its input): a
+                         recording forward does not keep its output, the block recomputes it
+                         (memory, see block_forward in generator_run.c) */
 } ddgan_gnode;
 
 /* Shape of a value for one example at image_size. */
@@ -118,11 +121,11 @@ typedef struct ddgan_gshape {
 /* Activations of one forward pass (host-side record; the tensors live in the
  * arena). Internal layout, shared by generator.c and generator_run.c. */
 typedef struct ddgan_gblock_acts {
-    ddgan_adagn_saved s0, s1;
-    ddgan_gn_saved s1p;           /* GroupNorm_1 of the oneadagn variant */
-    ddgan_tensor a0, h0, h0r, xr; /* AdaGN_0 out, SiLU, resampled branch (h0, h0r: not kept, the
-                                     backward recomputes them) and shortcut */
-    ddgan_tensor c0, a1, h1;      /* Conv_0 (+ Dense_0), GroupNorm_1 out, SiLU (h1: not kept, the backward recomputes it) */
+    /* Only Conv_0's output (+ Dense_0) is kept (with the block output, a
+     * value): the backward recomputes the norms AdaGN_0(x), GroupNorm_1(c0),
+     * their SiLUs and the resampled branch and shortcut (memory, see
+     * block_forward in generator_run.c). */
+    ddgan_tensor c0;
 } ddgan_gblock_acts;
 
 typedef union ddgan_gnode_acts {
@@ -143,6 +146,9 @@ typedef struct ddgan_gen_acts {
     ddgan_tensor zpre[DDGAN_GEN_MAX_MLP], zact[DDGAN_GEN_MAX_MLP];
     ddgan_tensor *val;  /* n_nodes + 1 values (0: the centred input) */
     ddgan_tensor *grad; /* their gradients during a backward */
+    size_t *goff;       /* byte offset of each value's gradient in the backward's gradient
+                           pool (SIZE_MAX: none), and the pool's live gradients by offset */
+    int *glive;
     ddgan_gnode_acts *node;
     ddgan_tensor out;   /* after tanh (= the last value with not_use_tanh) */
 } ddgan_gen_acts;

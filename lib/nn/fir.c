@@ -114,6 +114,19 @@ ddgan_status_t ddgan__fir_down_forward(ddgan_exec *ex, const ddgan_fir *f, const
     return run_fwd(ex, &d, x, y);
 }
 
+ddgan_status_t ddgan__fir_down_forward_into(ddgan_exec *ex, const ddgan_fir *f,
+                                            const ddgan_tensor *x, const ddgan_tensor *y)
+{
+    if (x->h % 2 || x->w % 2)
+        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "FIR downsample: odd size %dx%d", x->h, x->w);
+    ddgan_upfirdn_desc d;
+    DDGAN_TRY(down_desc(ex, f, x, &d));
+    if (y->n != d.n || y->c != d.c || y->h != d.h_out || y->w != d.w_out || !y->data)
+        return DDGAN_ERR(DDGAN_ERR_INTERNAL, "FIR downsample: output [%d,%d,%d,%d] does not fit [%d,%d,%d,%d]",
+                         y->n, y->c, y->h, y->w, d.n, d.c, d.h_out, d.w_out);
+    return DDGAN_K(ex, upfirdn_fwd, &d, x->data, y->data, 0);
+}
+
 ddgan_status_t ddgan__fir_down_backward(ddgan_exec *ex, const ddgan_fir *f, const ddgan_tensor *dy,
                                         ddgan_tensor *dx)
 {

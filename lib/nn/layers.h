@@ -94,6 +94,9 @@ ddgan_status_t ddgan__fir_up_backward(ddgan_exec *ex, const ddgan_fir *f, const 
                                       ddgan_tensor *dx);
 ddgan_status_t ddgan__fir_down_forward(ddgan_exec *ex, const ddgan_fir *f, const ddgan_tensor *x,
                                        ddgan_tensor *y);
+/* The same into an allocated y of the output's shape. */
+ddgan_status_t ddgan__fir_down_forward_into(ddgan_exec *ex, const ddgan_fir *f,
+                                            const ddgan_tensor *x, const ddgan_tensor *y);
 ddgan_status_t ddgan__fir_down_backward(ddgan_exec *ex, const ddgan_fir *f, const ddgan_tensor *dy,
                                         ddgan_tensor *dx);
 
@@ -224,6 +227,13 @@ ddgan_status_t ddgan__adagn_init(ddgan_adagn *L, ddgan_param_table *pt, const ch
                                  int z_dim);
 ddgan_status_t ddgan__adagn_forward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
                                     const ddgan_tensor *zemb, ddgan_adagn_saved *s, ddgan_tensor *y);
+/* The forward in two steps (adagn_forward = stats, then apply; the same ops):
+ * stats fills s (style, GN statistics, GN(x)); apply computes y from s. A
+ * backward that recomputes the layer can keep s and recompute y when needed. */
+ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s);
+ddgan_status_t ddgan__adagn_apply(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_adagn_saved *s,
+                                  ddgan_tensor *y);
 /* dzemb may be NULL */
 ddgan_status_t ddgan__adagn_backward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
                                      const ddgan_tensor *zemb, const ddgan_adagn_saved *s,

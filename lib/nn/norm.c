@@ -138,8 +138,8 @@ static void style_strides(int64_t st[4], int c)
     st[3] = 0;
 }
 
-ddgan_status_t ddgan__adagn_forward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
-                                    const ddgan_tensor *zemb, ddgan_adagn_saved *s, ddgan_tensor *y)
+ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s)
 {
     const int c = L->gn.c, z = L->style.in;
     if (x->c != c || zemb->n != x->n || zemb->c * zemb->h * zemb->w != z)
@@ -169,9 +169,18 @@ ddgan_status_t ddgan__adagn_forward(ddgan_exec *ex, const ddgan_adagn *L, const 
     DDGAN_TRY(DDGAN_K(ex, binary, &e, DDGAN_BIN_AXPBY, 1.0, 1.0, s->style.data,
                       ddgan__param_ptr(ex, L->style.b_off), s->style.data, 0));
 
-    /* normalise, then y = gamma * normed + beta */
-    DDGAN_TRY(ddgan__group_norm_forward(ex, &L->gn, x, &s->gn, &s->normed));
+    /* normalise */
+    return ddgan__group_norm_forward(ex, &L->gn, x, &s->gn, &s->normed);
+}
+
+ddgan_status_t ddgan__adagn_apply(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_adagn_saved *s,
+                                  ddgan_tensor *y)
+{
+    /* y = gamma * normed + beta */
+    const int c = L->gn.c;
+    const ddgan_tensor *x = &s->normed;
     DDGAN_TRY(ddgan__tensor_alloc(ex, y, x->n, c, x->h, x->w));
+    ddgan_ew_desc e;
     ddgan__ew_dense(&e, ex->dt, x->n, c, x->h, x->w);
     style_strides(e.b_strides, c);
     DDGAN_TRY(DDGAN_K(ex, binary, &e, DDGAN_BIN_MUL, 1.0, 0.0, s->normed.data, s->style.data,
@@ -179,6 +188,13 @@ ddgan_status_t ddgan__adagn_forward(ddgan_exec *ex, const ddgan_adagn *L, const 
     const void *beta = (const char *)s->style.data + (size_t)c * ex->dsz;
     DDGAN_TRY(DDGAN_K(ex, binary, &e, DDGAN_BIN_AXPBY, 1.0, 1.0, y->data, beta, y->data, 0));
     return DDGAN_OK;
+}
+
+ddgan_status_t ddgan__adagn_forward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                    const ddgan_tensor *zemb, ddgan_adagn_saved *s, ddgan_tensor *y)
+{
+    DDGAN_TRY(ddgan__adagn_stats(ex, L, x, zemb, s));
+    return ddgan__adagn_apply(ex, L, s, y);
 }
 
 ddgan_status_t ddgan__adagn_backward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
