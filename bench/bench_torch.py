@@ -455,8 +455,9 @@ def child(args):
             res[key] = statistics.median(times)
     else:
         G.eval()
-        for n, key, reps in ((1, "sample1_s", args.sample_reps), (B, "sample_b_s", max(1, args.sample_reps // 4))):
-            for _ in range(args.warmup):
+        for n, key, reps, warm in ((1, "sample1_s", args.sample_reps, args.sample_warmup),
+                                   (B, "sample_b_s", max(1, args.sample_reps // 4), min(args.warmup, 1))):
+            for _ in range(warm):
                 sample(G, sch, cfg, n)
             times = []
             for _ in range(reps):
@@ -475,7 +476,8 @@ def run_child(args, config, job):
     env["OMP_NUM_THREADS"] = str(args.threads)
     cmd = [sys.executable, os.path.abspath(__file__), "--child-config", config, "--child-job", job,
            "--threads", str(args.threads), "--batch", str(args.batch), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--sample-reps", str(args.sample_reps)]
+           "--warmup", str(args.warmup), "--sample-reps", str(args.sample_reps),
+           "--sample-warmup", str(args.sample_warmup)]
     if args.detach:
         cmd.append("--detach")
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
@@ -510,7 +512,9 @@ def main():
     ap.add_argument("--steps", type=int, default=None, help="timed iterations (default 5; PyTorch: 2)")
     ap.add_argument("--torch-steps", type=int, default=None, help="timed PyTorch iterations of each kind")
     ap.add_argument("--warmup", type=int, default=None)
-    ap.add_argument("--sample-reps", type=int, default=None)
+    ap.add_argument("--sample-reps", type=int, default=None, help="timed batch-1 sampling calls (default 16)")
+    ap.add_argument("--sample-warmup", type=int, default=None,
+                    help="untimed batch-1 sampling calls first (default 3; the training batch gets --warmup, at most 1)")
     ap.add_argument("--quick", action="store_true", help="1 iteration each, no warm-up: checks, not measurements")
     ap.add_argument("--detach", action="store_true", help="PyTorch: detach x0_pred in the D step (less work than the official loop)")
     ap.add_argument("--skip-ddgan", action="store_true")
@@ -523,12 +527,14 @@ def main():
         args.steps = args.steps or 1
         args.warmup = args.warmup if args.warmup is not None else 0
         args.sample_reps = args.sample_reps or 1
+        args.sample_warmup = args.sample_warmup if args.sample_warmup is not None else 0
         child(args)
         return 0
 
     steps = args.steps if args.steps is not None else (1 if args.quick else 5)
     warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
-    reps = args.sample_reps if args.sample_reps is not None else (1 if args.quick else 8)
+    reps = args.sample_reps if args.sample_reps is not None else (1 if args.quick else 16)
+    swarm = args.sample_warmup if args.sample_warmup is not None else (0 if args.quick else 3)
     torch_steps = args.torch_steps if args.torch_steps is not None else (1 if args.quick else 2)
 
     ours = {}
@@ -537,7 +543,8 @@ def main():
         bench = args.bench or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin",
                                            "bench_train")
         cmd = [bench, "--json", "--threads", str(args.threads), "--batch", str(args.batch), "--steps",
-               str(steps), "--warmup", str(warmup), "--sample-reps", str(reps), "--config", args.config]
+               str(steps), "--warmup", str(warmup), "--sample-reps", str(reps), "--sample-warmup", str(swarm),
+               "--config", args.config]
         print("running: " + " ".join(cmd), file=sys.stderr, flush=True)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         for line in p.stdout.splitlines():
@@ -558,7 +565,7 @@ def main():
     theirs = {}
     if not args.skip_torch:
         targs = argparse.Namespace(**vars(args))
-        targs.steps, targs.warmup, targs.sample_reps = torch_steps, warmup, reps
+        targs.steps, targs.warmup, targs.sample_reps, targs.sample_warmup = torch_steps, warmup, reps, swarm
         for name in CONFIGS:
             if args.config not in ("all", name):
                 continue

@@ -78,6 +78,30 @@ static int row_blocks(const ddgan_matmul_desc *d)
     return nb > 8 ? 8 : nb;
 }
 
+/* Task t of a product cut into nb row blocks of `rows` rows: one sgemm on
+ * the calling thread. Returns 1 when oneDNN reports a failure. */
+static int gemm_task(const ddgan_matmul_desc *d, int openblas, const float *A, const float *B, float *C,
+                     int nb, int rows, int64_t t)
+{
+    const float alpha = (float)d->alpha, beta = (float)d->beta; /* here: see REF_SCALAR */
+    const int64_t i = t / nb;
+    const int r0 = (int)(t % nb) * rows;
+    const int mr = d->m - r0 < rows ? d->m - r0 : rows;
+    if (mr <= 0)
+        return 0;
+    /* rows r0.. of op(A): rows of A, or columns of A when transposed */
+    const float *Ai = A + i * d->stride_a + (d->trans_a ? (int64_t)r0 : (int64_t)r0 * d->lda);
+    const float *Bi = B + i * d->stride_b;
+    float *Ci = C + i * d->stride_c + (int64_t)r0 * d->ldc;
+    if (openblas) {
+        cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans,
+                    mr, d->n, d->k, alpha, Ai, (int)d->lda, Bi, (int)d->ldb, beta, Ci, (int)d->ldc);
+        return 0;
+    }
+    return dnnl_sgemm(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N', mr, d->n, d->k, alpha, Ai, d->lda, Bi,
+                      d->ldb, beta, Ci, d->ldc) != dnnl_success;
+}
+
 /* Every sgemm runs single-threaded; the plug-in shares the (batch entry,
  * row block) tasks among its own OpenMP threads, so that a product's values
  * depend on its shape only. dnnl_sgemm would start its own OpenMP team
@@ -106,6 +130,28 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
         nt = (int)tasks;
     (void)nt;
     int failed = 0;
+    if (nt == 1) {
+        /* one thread (most products at batch 1 are tiny): no parallel
+         * region, signals held once, dnnl_sgemm kept on this thread */
+        sigset_t saved;
+        ddgan__cpu_signals_hold(&saved);
+#if defined(_OPENMP)
+        const int previous = omp_get_max_threads();
+        if (previous != 1)
+            omp_set_num_threads(1);
+#endif
+        for (int64_t t = 0; t < tasks && !failed; t++)
+            failed = gemm_task(d, openblas, A, B, C, nb, rows, t);
+#if defined(_OPENMP)
+        if (previous != 1)
+            omp_set_num_threads(previous);
+#endif
+        ddgan__cpu_signals_restore(&saved);
+        if (failed)
+            return ddgan__set_error(DDGAN_ERR_BACKEND, "matmul: oneDNN's sgemm failed (m %d, n %d, k %d)",
+                                    d->m, d->n, d->k);
+        return DDGAN_OK;
+    }
     /* a oneDNN section (signals held here, the pool's workers block them);
      * each thread of the region holds them too, in case it is not from the
      * pool the section prepared */
@@ -121,25 +167,8 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
         omp_set_num_threads(1); /* this thread's nested teams: dnnl_sgemm stays on it */
 #pragma omp for schedule(static)
 #endif
-        for (int64_t t = 0; t < tasks; t++) {
-            const float alpha = (float)d->alpha, beta = (float)d->beta; /* inside: see REF_SCALAR */
-            const int64_t i = t / nb;
-            const int r0 = (int)(t % nb) * rows;
-            const int mr = d->m - r0 < rows ? d->m - r0 : rows;
-            if (mr <= 0)
-                continue;
-            /* rows r0.. of op(A): rows of A, or columns of A when transposed */
-            const float *Ai = A + i * d->stride_a + (d->trans_a ? (int64_t)r0 : (int64_t)r0 * d->lda);
-            const float *Bi = B + i * d->stride_b;
-            float *Ci = C + i * d->stride_c + (int64_t)r0 * d->ldc;
-            if (openblas)
-                cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
-                            d->trans_b ? CblasTrans : CblasNoTrans, mr, d->n, d->k, alpha, Ai,
-                            (int)d->lda, Bi, (int)d->ldb, beta, Ci, (int)d->ldc);
-            else if (dnnl_sgemm(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N', mr, d->n, d->k, alpha, Ai,
-                                d->lda, Bi, d->ldb, beta, Ci, d->ldc) != dnnl_success)
-                failed = 1;
-        }
+        for (int64_t t = 0; t < tasks; t++)
+            failed |= gemm_task(d, openblas, A, B, C, nb, rows, t);
         ddgan__cpu_signals_restore(&saved);
     }
     ddgan__cpu_section_leave(st, &sec);
