@@ -123,6 +123,14 @@ const op_case op_table_cases[] = {
     MM("matmul stride_b 0 (shared B)", 4, 6, 5, 8, 0, 1, 8, 8, 5, 48, 0, 30, 1.0, 1.0, 0),
     MM_TIGHT("matmul 1x1x1", 1, 1, 1, 1, 0, 0, 1.0, 0.0, OPC_NAN_OUT),
     MM_TIGHT("matmul wide n 70 k 64", 1, 16, 70, 64, 0, 0, 1.0, 1.0, 0),
+    /* one-row products (the dense layers at batch 1; the cpu plug-in has its
+     * own kernel for them): every transposition, beta 0 and not, k not a
+     * multiple of 16, n above 1024, padded lds */
+    MM_TIGHT("matmul row NN beta0", 2, 1, 300, 37, 0, 0, 1.0, 0.0, OPC_NAN_OUT),
+    MM_TIGHT("matmul row NT beta1", 2, 1, 33, 70, 0, 1, 0.5, 1.0, 0),
+    MM_TIGHT("matmul row TN beta0", 1, 1, 20, 19, 1, 0, 1.0, 0.0, OPC_NAN_OUT),
+    MM("matmul row TT padded lds", 2, 1, 9, 21, 1, 1, 3, 25, 12, 70, 230, 12, 1.0, -0.5, 0),
+    MM_TIGHT("matmul row wide n 1500", 1, 1, 1500, 8, 0, 0, 2.0, 0.0, OPC_NAN_OUT),
     MM_TIGHT("matmul attention q k^T", 2, 64, 64, 16, 1, 0, 0.25, 0.0, OPC_NAN_OUT),
     MM_TIGHT("matmul attention v a^T", 2, 16, 64, 64, 0, 1, 1.0, 0.0, OPC_NAN_OUT),
 
