@@ -124,14 +124,8 @@ DDGAN_API ddgan_status_t ddgan_discriminator_load_prefixed(ddgan_discriminator_t
     DDGAN_TRY(ddgan__handle_open(path, config_key, &f, &config, fn));
     ddgan_discriminator_t d = NULL;
     ddgan_status_t st = build(&d, ctx, config, fn);
-    float *host = NULL;
-    if (st == DDGAN_OK) {
-        host = ddgan__calloc(d->pt->total ? d->pt->total : 1, sizeof *host, fn);
-        st = host ? ddgan__weights_read(d->pt, f, prefix, host, fn) : DDGAN_ERR_OUT_OF_MEMORY;
-    }
     if (st == DDGAN_OK)
-        st = ddgan__handle_upload_params(&d->mem, d->pt, host);
-    ddgan__free(host);
+        st = ddgan__handle_load_params(&d->mem, d->pt, f, prefix, fn);
     ddgan__st_close(f);
     if (st != DDGAN_OK) {
         ddgan_discriminator_destroy(d);

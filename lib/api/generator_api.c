@@ -127,14 +127,8 @@ DDGAN_API ddgan_status_t ddgan_generator_load_prefixed(ddgan_generator_t *out, d
     DDGAN_TRY(ddgan__handle_open(path, config_key, &f, &config, fn));
     ddgan_generator_t g = NULL;
     ddgan_status_t st = build(&g, ctx, config, fn);
-    float *host = NULL;
-    if (st == DDGAN_OK) {
-        host = ddgan__calloc(g->pt->total ? g->pt->total : 1, sizeof *host, fn);
-        st = host ? ddgan__weights_read(g->pt, f, prefix, host, fn) : DDGAN_ERR_OUT_OF_MEMORY;
-    }
     if (st == DDGAN_OK)
-        st = ddgan__handle_upload_params(&g->mem, g->pt, host);
-    ddgan__free(host);
+        st = ddgan__handle_load_params(&g->mem, g->pt, f, prefix, fn);
     ddgan__st_close(f);
     if (st != DDGAN_OK) {
         ddgan_generator_destroy(g);

@@ -15,6 +15,19 @@ ddgan_status_t ddgan__handle_upload_params(ddgan_netmem *m, const ddgan_param_ta
     return m->be->ops->copy_h2d(m->be, m->params, host, pt->total * sizeof(float));
 }
 
+ddgan_status_t ddgan__handle_load_params(ddgan_netmem *m, const ddgan_param_table *pt,
+                                         const ddgan_st_file *f, const char *prefix, const char *fn)
+{
+    float *host = ddgan__calloc(pt->total ? pt->total : 1, sizeof *host, fn);
+    if (!host)
+        return DDGAN_ERR_OUT_OF_MEMORY;
+    ddgan_status_t st = ddgan__weights_read(pt, f, prefix, host, fn);
+    if (st == DDGAN_OK)
+        st = ddgan__handle_upload_params(m, pt, host);
+    ddgan__free(host);
+    return st;
+}
+
 ddgan_status_t ddgan__handle_download(ddgan_netmem *m, const ddgan_param_table *pt, const void *dev,
                                       float *host)
 {

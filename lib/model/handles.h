@@ -74,6 +74,11 @@ ddgan_status_t ddgan__handle_tensor_info(const ddgan_param_table *pt, size_t ind
 ddgan_status_t ddgan__handle_save(ddgan_netmem *m, const ddgan_param_table *pt, const char *config_json,
                                   const char *path, const char *fn);
 
+/* Reads the parameters of `pt` (tensor names prefixed by `prefix`, may be
+ * NULL) from f into the device parameter buffer, through a host copy. */
+ddgan_status_t ddgan__handle_load_params(ddgan_netmem *m, const ddgan_param_table *pt,
+                                         const ddgan_st_file *f, const char *prefix, const char *fn);
+
 /* Opens `path`, returns the file and its config string (metadata key). */
 ddgan_status_t ddgan__handle_open(const char *path, const char *config_key, ddgan_st_file **f,
                                   const char **config, const char *fn);
