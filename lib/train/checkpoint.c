@@ -180,20 +180,6 @@ ddgan_status_t ddgan__trainer_save(struct ddgan_trainer *tr, const char *path)
     return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
 }
 
-static ddgan_status_t read_flat(const ddgan_st_file *f, const char *name, float *dst, size_t n,
-                                const char *fn)
-{
-    const ddgan_st_tensor_info *t = NULL;
-    ddgan_status_t st = ddgan__st_get(f, name, &t);
-    if (st != DDGAN_OK)
-        return ddgan__error_prefix(st, "%s", fn);
-    if (t->ndim != 1 || (size_t)t->shape[0] != n)
-        return DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: '%s' has %lld elements, this trainer needs %zu", fn,
-                         ddgan__st_name(f), name, (long long)(t->ndim ? t->shape[0] : 1), n);
-    st = ddgan__st_read_f32(f, name, dst, n);
-    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
-}
-
 ddgan_status_t ddgan__trainer_load(struct ddgan_trainer *tr, const char *path)
 {
     static const char fn[] = "ddgan_trainer_load";
@@ -230,13 +216,13 @@ ddgan_status_t ddgan__trainer_load(struct ddgan_trainer *tr, const char *path)
     if (st == DDGAN_OK)
         st = ddgan__weights_read(tr->d->pt, f, "D.", s.d, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.G.exp_avg", s.g_m, tr->n_g, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg", s.g_m, tr->n_g, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.G.exp_avg_sq", s.g_v, tr->n_g, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg_sq", s.g_v, tr->n_g, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.D.exp_avg", s.d_m, tr->n_d, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.D.exp_avg", s.d_m, tr->n_d, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.D.exp_avg_sq", s.d_v, tr->n_d, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.D.exp_avg_sq", s.d_v, tr->n_d, fn);
     if (st == DDGAN_OK) {
         st = ddgan__st_read_i64(f, "state.counters", s.counters, N_COUNTERS);
         if (st != DDGAN_OK)

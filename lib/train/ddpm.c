@@ -514,20 +514,6 @@ ddgan_status_t ddgan__ddpm_save(struct ddgan_ddpm_trainer *tr, const char *path)
     return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
 }
 
-static ddgan_status_t read_flat(const ddgan_st_file *f, const char *name, float *dst, size_t n,
-                                const char *fn)
-{
-    const ddgan_st_tensor_info *t = NULL;
-    ddgan_status_t st = ddgan__st_get(f, name, &t);
-    if (st != DDGAN_OK)
-        return ddgan__error_prefix(st, "%s", fn);
-    if (t->ndim != 1 || (size_t)t->shape[0] != n)
-        return DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: '%s' has %lld elements, this trainer needs %zu", fn,
-                         ddgan__st_name(f), name, (long long)(t->ndim ? t->shape[0] : 1), n);
-    st = ddgan__st_read_f32(f, name, dst, n);
-    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
-}
-
 ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
 {
     static const char fn[] = "ddgan_ddpm_trainer_load";
@@ -570,9 +556,9 @@ ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
     if (st == DDGAN_OK && tr->cfg.use_ema)
         st = ddgan__weights_read(tr->g->pt, f, "G_ema.", s.g_ema, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.G.exp_avg", s.m, tr->n_g, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg", s.m, tr->n_g, fn);
     if (st == DDGAN_OK)
-        st = read_flat(f, "opt.G.exp_avg_sq", s.v, tr->n_g, fn);
+        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg_sq", s.v, tr->n_g, fn);
     if (st == DDGAN_OK) {
         st = ddgan__st_read_i64(f, "state.counters", s.counters, N_COUNTERS);
         if (st != DDGAN_OK)
