@@ -111,7 +111,8 @@ typedef struct cpu_state {
     uint64_t tick;
     cpu_conv_layout conv_layout;
     int gemm_openblas; /* $DDGAN_CPU_GEMM=openblas: matmul on OpenBLAS instead of oneDNN (comparisons) */
-    /* the OpenMP pool of pool_owner blocks signals (oneDNN section) */
+    /* the workers of pool_owner's OpenMP pool, for teams of up to
+     * pool_blocked threads, block signals (oneDNN section) */
     int pool_blocked;
     pthread_t pool_owner;
     /* user-managed oneDNN scratchpad and the convolutions' workspace
@@ -171,14 +172,13 @@ void ddgan__cpu_log(const ddgan_backend *be, ddgan_log_level level, const char *
  * enter fills *sec for leave.
  */
 typedef struct cpu_section {
-    int previous_threads;
+    int threads, previous_threads;
     sigset_t saved_mask;
 } cpu_section;
-void ddgan__cpu_section_enter(cpu_state *st, cpu_section *sec);
-void ddgan__cpu_section_leave(const cpu_state *st, const cpu_section *sec);
-/* Holds every signal on the calling thread; *saved receives the old mask. */
-void ddgan__cpu_signals_hold(sigset_t *saved);
-void ddgan__cpu_signals_restore(const sigset_t *saved);
+/* threads: the team size oneDNN may use inside (the context's num_threads,
+ * or 1 to keep a call on the calling thread). */
+void ddgan__cpu_section_enter(cpu_state *st, int threads, cpu_section *sec);
+void ddgan__cpu_section_leave(const cpu_section *sec);
 
 /* A grow-only buffer of at least `bytes` (64-byte aligned); NULL after
  * setting the error on failure. */

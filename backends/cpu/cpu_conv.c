@@ -349,7 +349,7 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
     const char *step = "";
     dnnl_status_t s = dnnl_unimplemented;
     cpu_section sec;
-    ddgan__cpu_section_enter(st, &sec);
+    ddgan__cpu_section_enter(st, st->num_threads, &sec);
     for (int blocked = cpu_use_blocked(st, k); blocked >= 0; blocked--) {
         memset(e, 0, sizeof *e);
         s = entry_build(st, k, blocked, e, &step);
@@ -357,7 +357,7 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
             break;
         entry_release(e);
     }
-    ddgan__cpu_section_leave(st, &sec);
+    ddgan__cpu_section_leave(&sec);
     if (s == dnnl_unimplemented) {
         memset(e, 0, sizeof *e);
         e->key = *k;
@@ -460,7 +460,7 @@ static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *cons
                                 ddgan__cpu_dnnl_status_str(s));
 
     cpu_section sec;
-    ddgan__cpu_section_enter(st, &sec);
+    ddgan__cpu_section_enter(st, st->num_threads, &sec);
     for (int i = 0; i < e->ntensors && s == dnnl_success; i++) {
         const cpu_conv_tensor *t = &e->t[i];
         if (t->mode == CPU_T_REORDER_IN) {
@@ -479,7 +479,7 @@ static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *cons
     }
     if (s == dnnl_success)
         s = dnnl_stream_wait(st->stream);
-    ddgan__cpu_section_leave(st, &sec);
+    ddgan__cpu_section_leave(&sec);
     if (s != dnnl_success)
         return ddgan__set_error(DDGAN_ERR_BACKEND, "%s: oneDNN execution failed: %s", op,
                                 ddgan__cpu_dnnl_status_str(s));

@@ -128,50 +128,29 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
     int nt = st->num_threads > 1 && flops >= 4e6 ? st->num_threads : 1;
     if (nt > tasks)
         nt = (int)tasks;
-    (void)nt;
     int failed = 0;
+    /* a oneDNN section: signals held here and blocked by the pool's
+     * workers; with one thread (most products at batch 1 are tiny) no
+     * parallel region and dnnl_sgemm kept on this thread */
+    cpu_section sec;
+    ddgan__cpu_section_enter(st, nt == 1 ? 1 : st->num_threads, &sec);
     if (nt == 1) {
-        /* one thread (most products at batch 1 are tiny): no parallel
-         * region, signals held once, dnnl_sgemm kept on this thread */
-        sigset_t saved;
-        ddgan__cpu_signals_hold(&saved);
-#if defined(_OPENMP)
-        const int previous = omp_get_max_threads();
-        if (previous != 1)
-            omp_set_num_threads(1);
-#endif
         for (int64_t t = 0; t < tasks && !failed; t++)
             failed = gemm_task(d, openblas, A, B, C, nb, rows, t);
-#if defined(_OPENMP)
-        if (previous != 1)
-            omp_set_num_threads(previous);
-#endif
-        ddgan__cpu_signals_restore(&saved);
-        if (failed)
-            return ddgan__set_error(DDGAN_ERR_BACKEND, "matmul: oneDNN's sgemm failed (m %d, n %d, k %d)",
-                                    d->m, d->n, d->k);
-        return DDGAN_OK;
-    }
-    /* a oneDNN section (signals held here, the pool's workers block them);
-     * each thread of the region holds them too, in case it is not from the
-     * pool the section prepared */
-    cpu_section sec;
-    ddgan__cpu_section_enter(st, &sec);
+    } else {
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt) reduction(| : failed)
 #endif
-    {
-        sigset_t saved;
-        ddgan__cpu_signals_hold(&saved);
+        {
 #if defined(_OPENMP)
-        omp_set_num_threads(1); /* this thread's nested teams: dnnl_sgemm stays on it */
+            omp_set_num_threads(1); /* this thread's nested teams: dnnl_sgemm stays on it */
 #pragma omp for schedule(static)
 #endif
-        for (int64_t t = 0; t < tasks; t++)
-            failed |= gemm_task(d, openblas, A, B, C, nb, rows, t);
-        ddgan__cpu_signals_restore(&saved);
+            for (int64_t t = 0; t < tasks; t++)
+                failed |= gemm_task(d, openblas, A, B, C, nb, rows, t);
+        }
     }
-    ddgan__cpu_section_leave(st, &sec);
+    ddgan__cpu_section_leave(&sec);
     if (failed)
         return ddgan__set_error(DDGAN_ERR_BACKEND, "matmul: oneDNN's sgemm failed (m %d, n %d, k %d)",
                                 d->m, d->n, d->k);

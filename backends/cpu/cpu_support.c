@@ -81,14 +81,14 @@ int ddgan__ref_threads(const ddgan_backend *be)
     return st->num_threads > 0 ? st->num_threads : 1;
 }
 
-void ddgan__cpu_signals_hold(sigset_t *saved)
+static void signals_hold(sigset_t *saved)
 {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, saved);
 }
 
-void ddgan__cpu_signals_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
+static void signals_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
 
 #if defined(_OPENMP)
 /* Makes the workers of the calling thread's OpenMP pool (libgomp keeps one
@@ -112,21 +112,20 @@ static void block_pool_signals(int nt)
  * omp_get_max_threads(), at primitive creation (scratchpad, partitioning)
  * and at execution: both run inside a section, which restores the caller's
  * setting afterwards. */
-void ddgan__cpu_section_enter(cpu_state *st, cpu_section *sec)
+void ddgan__cpu_section_enter(cpu_state *st, int threads, cpu_section *sec)
 {
-    ddgan__cpu_signals_hold(&sec->saved_mask);
+    signals_hold(&sec->saved_mask);
+    sec->threads = threads;
 #if defined(_OPENMP)
     sec->previous_threads = omp_get_max_threads();
-    if (sec->previous_threads != st->num_threads)
-        omp_set_num_threads(st->num_threads);
-    /* once per context and calling thread (a context is used by one thread
-     * at a time, so st is not shared; no thread-local variable: LeakSanitizer
-     * crashed walking the dynamic TLS of a plug-in loaded and unloaded
-     * several times) */
-    if (!st->pool_blocked || !pthread_equal(st->pool_owner, pthread_self())) {
-        block_pool_signals(st->num_threads);
+    if (sec->previous_threads != threads)
+        omp_set_num_threads(threads);
+    /* once per context and calling thread, for its largest team (a context
+     * is used by one thread at a time, so st is not shared) */
+    if (threads > 1 && (threads > st->pool_blocked || !pthread_equal(st->pool_owner, pthread_self()))) {
+        block_pool_signals(threads);
         st->pool_owner = pthread_self();
-        st->pool_blocked = 1;
+        st->pool_blocked = threads;
     }
 #else
     (void)st;
@@ -134,15 +133,13 @@ void ddgan__cpu_section_enter(cpu_state *st, cpu_section *sec)
 #endif
 }
 
-void ddgan__cpu_section_leave(const cpu_state *st, const cpu_section *sec)
+void ddgan__cpu_section_leave(const cpu_section *sec)
 {
 #if defined(_OPENMP)
-    if (sec->previous_threads != st->num_threads)
+    if (sec->previous_threads != sec->threads)
         omp_set_num_threads(sec->previous_threads);
-#else
-    (void)st;
 #endif
-    ddgan__cpu_signals_restore(&sec->saved_mask);
+    signals_restore(&sec->saved_mask);
 }
 
 void ddgan__cpu_add_f32(const cpu_state *st, float *dst, const float *src, size_t n)
