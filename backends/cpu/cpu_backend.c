@@ -34,6 +34,7 @@ const ddgan_backend_compute ddgan__cpu_compute = {
     .ema = ddgan__ref_ema,
     .rand_normal = ddgan__ref_rand_normal,
     .rand_uniform = ddgan__ref_rand_uniform,
+    .adagn_act_fwd = ddgan__cpu_adagn_act_fwd,
 };
 
 static void cpu_destroy(ddgan_backend *be)

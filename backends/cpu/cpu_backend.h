@@ -210,6 +210,9 @@ ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
                                   int accumulate);
 ddgan_status_t ddgan__cpu_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
                                       const void *x, void *y);
+ddgan_status_t ddgan__cpu_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                        const void *x, const void *style, ddgan_act act,
+                                        double alpha, void *y);
 ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
                                          const void *x, const void *gamma, const void *beta, void *y,
                                          void *mean, void *rstd);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_math.h"
 #include "ref/ref_ops.h"
 
 #define CPU_GN_PARALLEL_MIN ((int64_t)1 << 15)
@@ -29,36 +30,49 @@ static double lanes_total(const double acc[LANES])
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* The forward statistics sum in STAT_LANES double lanes (four AVX-512
+ * vectors: independent add chains, so the loop is not bound by the add
+ * latency), combined pairwise in a fixed order. */
+#define STAT_LANES 32
+
+static double stat_total(double acc[STAT_LANES])
+{
+    for (int w = STAT_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0];
+}
+
 /* sum x */
 CPU_MULTIVERSION
 static double sum1(const float *x, int64_t n)
 {
-    double acc[LANES] = {0};
+    double acc[STAT_LANES] = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++)
+    for (; i + STAT_LANES <= n; i += STAT_LANES)
+        for (int l = 0; l < STAT_LANES; l++)
             acc[l] += (double)x[i + l];
     for (; i < n; i++)
-        acc[i % LANES] += (double)x[i];
-    return lanes_total(acc);
+        acc[i % STAT_LANES] += (double)x[i];
+    return stat_total(acc);
 }
 
 /* sum (x - mu)^2 */
 CPU_MULTIVERSION
 static double sumsq_dev(const float *x, int64_t n, double mu)
 {
-    double acc[LANES] = {0};
+    double acc[STAT_LANES] = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) {
+    for (; i + STAT_LANES <= n; i += STAT_LANES)
+        for (int l = 0; l < STAT_LANES; l++) {
             const double d = (double)x[i + l] - mu;
             acc[l] += d * d;
         }
     for (; i < n; i++) {
         const double d = (double)x[i] - mu;
-        acc[i % LANES] += d * d;
+        acc[i % STAT_LANES] += d * d;
     }
-    return lanes_total(acc);
+    return stat_total(acc);
 }
 
 /* *s1 = sum dy, *s2 = sum dy (x - mu) */
@@ -156,6 +170,73 @@ ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_no
             mean[t] = (float)mu;
         if (rstd)
             rstd[t] = (float)rs;
+    }
+    return DDGAN_OK;
+}
+
+/* One channel of the fused AdaGN + SiLU, rounded as the composition
+ * rounds: group_norm_fwd's (double, gamma 1 and beta 0, rounded to float),
+ * then binary MUL (alpha 1) and AXPBY (alpha = beta = 1), which evaluate
+ * in double and round once: for a product or a sum of two floats that is
+ * the float operation's result (double has more than 2 x 24 + 2 bits), so
+ * they run in float here; then act_fwd's SiLU. Blocks of ADAGN_BLK
+ * elements, each loop of one width, so both vectorise. */
+#define ADAGN_BLK 256
+CPU_MULTIVERSION
+static void adagn_silu_apply(const float *xc, float *yc, int64_t hw, double mu, double rs, float ga,
+                             float sh)
+{
+    float n[ADAGN_BLK];
+    for (int64_t i0 = 0; i0 < hw; i0 += ADAGN_BLK) {
+        const int64_t len = hw - i0 < ADAGN_BLK ? hw - i0 : ADAGN_BLK;
+        const float *xb = xc + i0;
+        float *yb = yc + i0;
+        CPU_SIMD
+        for (int64_t i = 0; i < len; i++)
+            n[i] = (float)(((double)xb[i] - mu) * rs * 1.0 + 0.0);
+        CPU_SIMD
+        for (int64_t i = 0; i < len; i++) {
+            const float h = n[i] * ga + sh;
+            yb[i] = h * sigmoid_f(h);
+        }
+    }
+}
+
+/* adagn_act_fwd (backend_ops.h): one pass over each (sample, group) for its
+ * statistics and one that writes y, instead of the composition's four ops
+ * and eight passes. SiLU in float32 only; other activations and float64 run
+ * the composition on this backend's ops (same bits by definition), invalid
+ * arguments go to ref (its messages). */
+ddgan_status_t ddgan__cpu_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                        const void *xv, const void *stylev, ddgan_act act,
+                                        double alpha, void *yv)
+{
+    if (!be || !be->state || !d || !gn_valid(d, 0) || !xv || !stylev || !yv ||
+        (unsigned)act > (unsigned)DDGAN_ACT_SIGMOID)
+        return ddgan__ref_adagn_act_fwd(be, d, xv, stylev, act, alpha, yv);
+    if (act != DDGAN_ACT_SILU)
+        return ddgan__adagn_act_compose(&ddgan__cpu_compute, be, d, xv, stylev, act, alpha, yv);
+    const float *x = xv, *style = stylev;
+    float *y = yv;
+    const int64_t c = d->c, cpg = c / d->groups, hw = d->hw, cnt = cpg * hw;
+    const int64_t tasks = (int64_t)d->n * d->groups;
+    const int nt = gn_team(be, d);
+    (void)nt;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (int64_t t = 0; t < tasks; t++) {
+        const double eps = (double)(float)d->eps; /* as group_norm_fwd */
+        const int64_t b = t / d->groups, g = t % d->groups;
+        const float *xg = x + t * cnt;
+        float *yg = y + t * cnt;
+        const double mu = sum1(xg, cnt) / (double)cnt;
+        const double rs = 1.0 / sqrt(sumsq_dev(xg, cnt, mu) / (double)cnt + eps);
+        for (int64_t cc = 0; cc < cpg; cc++) {
+            const int64_t ch = g * cpg + cc;
+            adagn_silu_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, style[b * 2 * c + ch],
+                             style[b * 2 * c + c + ch]);
+        }
     }
     return DDGAN_OK;
 }

@@ -38,6 +38,7 @@ enum {
     P_ADAM,
     P_EMA,
     P_RAND,
+    P_ADAGN_ACT_FWD,
     P_NBINS
 };
 
@@ -102,8 +103,10 @@ static void bin_name(int b, char *out, size_t cap)
         snprintf(out, cap, "adam");
     else if (b == P_EMA)
         snprintf(out, cap, "ema");
-    else
+    else if (b == P_RAND)
         snprintf(out, cap, "rand");
+    else
+        snprintf(out, cap, "adagn_act_fwd");
 }
 
 /* Wall time, or with DDGAN_CPU_PROFILE=cputime the calling thread's CPU
@@ -364,6 +367,15 @@ static ddgan_status_t p_rand_uniform(ddgan_backend *be, ddgan_dtype dt, size_t n
     return s;
 }
 
+static ddgan_status_t p_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d, const void *x,
+                                      const void *style, ddgan_act act, double alpha, void *y)
+{
+    double t0 = now_s();
+    ddgan_status_t s = C->adagn_act_fwd(be, d, x, style, act, alpha, y);
+    add(be, P_ADAGN_ACT_FWD, t0, 0.0);
+    return s;
+}
+
 #undef C
 
 const ddgan_backend_compute ddgan__cpu_compute_profiled = {
@@ -386,6 +398,7 @@ const ddgan_backend_compute ddgan__cpu_compute_profiled = {
     .ema = p_ema,
     .rand_normal = p_rand_normal,
     .rand_uniform = p_rand_uniform,
+    .adagn_act_fwd = p_adagn_act_fwd,
 };
 
 cpu_profile *ddgan__cpu_profile_create(void)

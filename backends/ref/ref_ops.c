@@ -21,6 +21,7 @@ const ddgan_backend_compute ddgan__ref_compute = {
     .ema = ddgan__ref_ema,
     .rand_normal = ddgan__ref_rand_normal,
     .rand_uniform = ddgan__ref_rand_uniform,
+    .adagn_act_fwd = ddgan__ref_adagn_act_fwd,
 };
 
 /* Below this many flops an op runs on the calling thread alone. */

@@ -98,6 +98,9 @@ ddgan_status_t ddgan__ref_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
                                          const void *dy, const void *x, const void *mean,
                                          const void *rstd, const void *gamma, void *dx,
                                          void *dgamma, void *dbeta, int accumulate);
+ddgan_status_t ddgan__ref_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                        const void *x, const void *style, ddgan_act act,
+                                        double alpha, void *y);
 ddgan_status_t ddgan__ref_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
                                       const void *x, void *y);
 ddgan_status_t ddgan__ref_softmax_bwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,

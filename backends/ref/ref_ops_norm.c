@@ -2,6 +2,7 @@
  * Kernels in ref_norm_impl.inc. */
 #include <math.h>
 
+#include "ref/ref_backend.h"
 #include "ref/ref_ops.h"
 
 #define REAL float
@@ -77,6 +78,21 @@ ddgan_status_t ddgan__ref_group_norm_bwd(ddgan_backend *be, const ddgan_group_no
             gn_bwd_affine_f64(d, dy, x, mean, rstd, dgamma, dbeta, accumulate, nt);
     }
     return DDGAN_OK;
+}
+
+/* The fused AdaGN + activation is the composition itself (backend_ops.h) on
+ * ref's ops, after the checks the composition would report less clearly. */
+ddgan_status_t ddgan__ref_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                        const void *x, const void *style, ddgan_act act,
+                                        double alpha, void *y)
+{
+    const char *op = "adagn_act_fwd";
+    DDGAN_TRY(gn_check(be, op, d, 0));
+    if (!x || !style || !y)
+        return REF_INVALID("%s: x, style and y must not be NULL", op);
+    if ((unsigned)act > (unsigned)DDGAN_ACT_SIGMOID)
+        return REF_INVALID("%s: unknown activation %d", op, (int)act);
+    return ddgan__adagn_act_compose(&ddgan__ref_compute, be, d, x, style, act, alpha, y);
 }
 
 static ddgan_status_t softmax_check(const ddgan_backend *be, const char *op, ddgan_dtype dt,

@@ -18,7 +18,7 @@
 #include "backend/backend_ops.h"
 #include "ddgan/ddgan.h"
 
-#define DDGAN_BACKEND_ABI_VERSION 2
+#define DDGAN_BACKEND_ABI_VERSION 3
 #define DDGAN_BACKEND_PLUGIN_ENTRY "ddgan_backend_plugin_entry"
 /* File name of the plug-in for backend NAME: DDGAN_PLUGIN_PREFIX NAME DDGAN_PLUGIN_SUFFIX */
 #define DDGAN_PLUGIN_PREFIX "libddgan-backend-"

@@ -219,7 +219,46 @@ typedef struct ddgan_backend_compute {
                                   uint64_t stream, uint64_t first_block, void *out);
     ddgan_status_t (*rand_uniform)(ddgan_backend *be, ddgan_dtype dt, size_t n, uint64_t seed,
                                    uint64_t stream, uint64_t first_block, void *out);
+    /* Optional fused forward of AdaGN and an activation (NULL: the core runs
+     * ddgan__adagn_act_compose below). x, y [n, c, hw]; d describes the
+     * non-affine group norm; style [n, 2c] holds each sample's gamma (first
+     * c) and beta (last c):
+     *     y = act(gamma[n, c] * GN(x) + beta[n, c])
+     * with every intermediate rounded to the tensor type exactly as the
+     * composition rounds it, so a backend's fused op and its own composed
+     * ops give the same bits (the generator uses both: the fused op in its
+     * forward, the composition where the backward recomputes the norm). */
+    ddgan_status_t (*adagn_act_fwd)(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                    const void *x, const void *style, ddgan_act act, double alpha,
+                                    void *y);
 } ddgan_backend_compute;
+
+/* adagn_act_fwd's definition, on the ops of table k: group_norm_fwd into y,
+ * then y = 1 * y * gamma, y = 1 * y + 1 * beta, y = act(y), in place. */
+static inline ddgan_status_t ddgan__adagn_act_compose(const ddgan_backend_compute *k,
+                                                      ddgan_backend *be,
+                                                      const ddgan_group_norm_desc *d,
+                                                      const void *x, const void *style,
+                                                      ddgan_act act, double alpha, void *y)
+{
+    ddgan_status_t s = k->group_norm_fwd(be, d, x, NULL, NULL, y, NULL, NULL);
+    if (s != DDGAN_OK)
+        return s;
+    const int64_t c = d->c, hw = d->hw;
+    const ddgan_ew_desc e = {.dtype = d->dtype,
+                             .shape = {d->n, c, hw, 1},
+                             .a_strides = {c * hw, hw, 1, 1},
+                             .b_strides = {2 * c, 1, 0, 0},
+                             .out_strides = {0, 0, 0, 0}};
+    s = k->binary(be, &e, DDGAN_BIN_MUL, 1.0, 0.0, y, style, y, 0);
+    if (s != DDGAN_OK)
+        return s;
+    const void *beta = (const char *)style + (size_t)c * ddgan_dtype_size(d->dtype);
+    s = k->binary(be, &e, DDGAN_BIN_AXPBY, 1.0, 1.0, y, beta, y, 0);
+    if (s != DDGAN_OK)
+        return s;
+    return k->act_fwd(be, d->dtype, act, alpha, (size_t)d->n * (size_t)c * (size_t)hw, y, y);
+}
 
 /* Validation helpers shared by the core and every backend (header-only so
  * plug-ins need no core symbol). They return 0 and fill the derived fields

@@ -104,14 +104,6 @@ static ddgan_status_t fourier_forward(ddgan_exec *ex, ddgan_gen_net *net, const 
 /* ------------------------------------------------------------------------ */
 /* Residual block (reference 2.3) */
 
-/* a = AdaGN_0(x, zemb): the block's first normalisation. Its saved
- * statistics and GN(x) live in the arena above the caller's mark. */
-static ddgan_status_t block_norm0(ddgan_exec *ex, const ddgan_gblock *b, const ddgan_tensor *x,
-                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s, ddgan_tensor *a)
-{
-    return ddgan__adagn_forward(ex, &b->gn0, x, zemb, s, a);
-}
-
 /* a = GroupNorm_1(c0): AdaGN, or the plain affine GroupNorm of the oneadagn
  * variant (statistics in sp) */
 static ddgan_status_t block_norm1(ddgan_exec *ex, const ddgan_gblock *b, const ddgan_tensor *c0,
@@ -123,18 +115,40 @@ static ddgan_status_t block_norm1(ddgan_exec *ex, const ddgan_gblock *b, const d
     return ddgan__adagn_forward(ex, &b->gn1, c0, zemb, s, a);
 }
 
+/* h0r = h0 = SiLU(a0), resampled in up / down blocks */
+static ddgan_status_t block_resample0(ddgan_exec *ex, const ddgan_gen_net *net,
+                                      const ddgan_gblock *b, const ddgan_tensor *h0,
+                                      ddgan_tensor *h0r)
+{
+    if (b->up)
+        return ddgan__fir_up_forward(ex, &net->fir, h0, h0r);
+    if (b->down)
+        return ddgan__fir_down_forward(ex, &net->fir, h0, h0r);
+    *h0r = *h0;
+    return DDGAN_OK;
+}
+
 /* h0r = the resampled SiLU(a0) of the residual branch */
 static ddgan_status_t block_h0r(ddgan_exec *ex, const ddgan_gen_net *net, const ddgan_gblock *b,
                                 const ddgan_tensor *a0, ddgan_tensor *h0r)
 {
     ddgan_tensor h0;
     DDGAN_TRY(silu(ex, a0, &h0));
-    if (b->up)
-        return ddgan__fir_up_forward(ex, &net->fir, &h0, h0r);
-    if (b->down)
-        return ddgan__fir_down_forward(ex, &net->fir, &h0, h0r);
-    *h0r = h0;
-    return DDGAN_OK;
+    return block_resample0(ex, net, b, &h0, h0r);
+}
+
+/* h1 = SiLU(GroupNorm_1(c0)), fused for AdaGN (the forward keeps neither
+ * the norm nor a1: the backward recomputes them, with the same bits) */
+static ddgan_status_t block_h1(ddgan_exec *ex, const ddgan_gblock *b, const ddgan_tensor *c0,
+                               const ddgan_tensor *zemb, ddgan_tensor *h1)
+{
+    if (b->one_adagn) {
+        ddgan_gn_saved sp;
+        ddgan_tensor a1;
+        DDGAN_TRY(ddgan__group_norm_forward(ex, &b->gn1_plain, c0, &sp, &a1));
+        return silu(ex, &a1, h1);
+    }
+    return ddgan__adagn_act_forward(ex, &b->gn1, c0, zemb, DDGAN_ACT_SILU, 0.0, h1);
 }
 
 /* The block input: x, or (cat set) the skip concatenation before the block,
@@ -172,7 +186,10 @@ static ddgan_status_t block_xr(ddgan_exec *ex, const ddgan_gen_net *net, const d
  * same layer functions (bit-identical values; one AdaGN, one GroupNorm, two
  * SiLUs and at most two FIRs per block, no convolution), for several
  * activations of the block's size less per block in the training step's
- * peak (the recorded generator dominates it). With cat set (a recording
+ * peak (the recorded generator dominates it). The forward itself runs each
+ * AdaGN with its SiLU as one fused op (ddgan__adagn_act_forward: no GN(x)
+ * copy, no a0 / a1), which gives the same bits as the backward's unfused
+ * recomputation. With cat set (a recording
  * forward, x = the up path's skip concatenation, not kept), x itself is
  * recomputed where it is read, here and in the backward: a copy, for one
  * activation of the input's size less per up-path block.
@@ -193,11 +210,10 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
      * the norm and what follows it are released once c0 is written */
     DDGAN_TRY(ddgan__tensor_alloc(ex, &ra->c0, x->n, b->c_out, ho, wo));
     const size_t m1 = ddgan__arena_mark(ex->arena);
-    ddgan_adagn_saved s0;
-    ddgan_tensor a0, h0r;
+    ddgan_tensor h0, h0r;
     DDGAN_TRY(block_input(ex, rec, cat, x_in, &xt));
-    DDGAN_TRY(block_norm0(ex, b, &xt, zemb, &s0, &a0));
-    DDGAN_TRY(block_h0r(ex, net, b, &a0, &h0r));
+    DDGAN_TRY(ddgan__adagn_act_forward(ex, &b->gn0, &xt, zemb, DDGAN_ACT_SILU, 0.0, &h0));
+    DDGAN_TRY(block_resample0(ex, net, b, &h0, &h0r));
     DDGAN_TRY(ddgan__conv_forward_into(ex, &b->conv0, &h0r, &ra->c0));
     ddgan__arena_release(ex->arena, m1);
     if (net->cfg.conditional) {
@@ -209,11 +225,8 @@ static ddgan_status_t block_forward(ddgan_exec *ex, const ddgan_gen_net *net, co
     }
     /* h1 = silu(GroupNorm_1(c0)); Dropout(p = 0) is the identity; then
      * Conv_1, the shortcut, the merge into out */
-    ddgan_adagn_saved s1;
-    ddgan_gn_saved s1p;
-    ddgan_tensor a1, h1, c1, xr, sk;
-    DDGAN_TRY(block_norm1(ex, b, &ra->c0, zemb, &s1, &s1p, &a1));
-    DDGAN_TRY(silu(ex, &a1, &h1));
+    ddgan_tensor h1, c1, xr, sk;
+    DDGAN_TRY(block_h1(ex, b, &ra->c0, zemb, &h1));
     DDGAN_TRY(ddgan__conv_forward(ex, &b->conv1, &h1, &c1));
     DDGAN_TRY(block_input(ex, rec, cat, x_in, &xt));
     DDGAN_TRY(block_xr(ex, net, b, &xt, &xr));

@@ -234,6 +234,12 @@ ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const dd
                                   const ddgan_tensor *zemb, ddgan_adagn_saved *s);
 ddgan_status_t ddgan__adagn_apply(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_adagn_saved *s,
                                   ddgan_tensor *y);
+/* y = act(AdaGN(x, zemb)) for inference and recording forwards that do not
+ * keep the norm: the backend's fused op when it has one (same bits as
+ * adagn_forward followed by act_forward), else those ops. */
+ddgan_status_t ddgan__adagn_act_forward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                        const ddgan_tensor *zemb, ddgan_act act, double alpha,
+                                        ddgan_tensor *y);
 /* dzemb may be NULL */
 ddgan_status_t ddgan__adagn_backward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
                                      const ddgan_tensor *zemb, const ddgan_adagn_saved *s,

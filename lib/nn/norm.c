@@ -138,16 +138,16 @@ static void style_strides(int64_t st[4], int c)
     st[3] = 0;
 }
 
-ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
-                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s)
+/* style: s = zemb W^T + b, [n, 2C] */
+static ddgan_status_t adagn_style(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                  const ddgan_tensor *zemb, ddgan_tensor *style)
 {
     const int c = L->gn.c, z = L->style.in;
     if (x->c != c || zemb->n != x->n || zemb->c * zemb->h * zemb->w != z)
         return DDGAN_ERR(DDGAN_ERR_INTERNAL,
                          "AdaGN: x [%d,%d,%d,%d] / zemb [%d,%d,%d,%d] do not match C %d, z_dim %d",
                          x->n, x->c, x->h, x->w, zemb->n, zemb->c, zemb->h, zemb->w, c, z);
-    /* style: s = zemb W^T + b */
-    DDGAN_TRY(ddgan__tensor_alloc(ex, &s->style, x->n, 2 * c, 1, 1));
+    DDGAN_TRY(ddgan__tensor_alloc(ex, style, x->n, 2 * c, 1, 1));
     ddgan_matmul_desc md;
     memset(&md, 0, sizeof md);
     md.dtype = ex->dt;
@@ -162,15 +162,36 @@ ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const dd
     md.alpha = 1.0;
     md.beta = 0.0;
     DDGAN_TRY(DDGAN_K(ex, matmul, &md, zemb->data, ddgan__param_ptr(ex, L->style.w_off),
-                      s->style.data));
+                      style->data));
     ddgan_ew_desc e;
     ddgan__ew_dense(&e, ex->dt, x->n, 2 * c, 1, 1);
     e.b_strides[0] = 0; /* bias broadcast over n */
-    DDGAN_TRY(DDGAN_K(ex, binary, &e, DDGAN_BIN_AXPBY, 1.0, 1.0, s->style.data,
-                      ddgan__param_ptr(ex, L->style.b_off), s->style.data, 0));
+    return DDGAN_K(ex, binary, &e, DDGAN_BIN_AXPBY, 1.0, 1.0, style->data,
+                   ddgan__param_ptr(ex, L->style.b_off), style->data, 0);
+}
 
+ddgan_status_t ddgan__adagn_stats(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                  const ddgan_tensor *zemb, ddgan_adagn_saved *s)
+{
+    DDGAN_TRY(adagn_style(ex, L, x, zemb, &s->style));
     /* normalise */
     return ddgan__group_norm_forward(ex, &L->gn, x, &s->gn, &s->normed);
+}
+
+ddgan_status_t ddgan__adagn_act_forward(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_tensor *x,
+                                        const ddgan_tensor *zemb, ddgan_act act, double alpha,
+                                        ddgan_tensor *y)
+{
+    ddgan_tensor style;
+    DDGAN_TRY(adagn_style(ex, L, x, zemb, &style));
+    DDGAN_TRY(ddgan__tensor_alloc(ex, y, x->n, x->c, x->h, x->w));
+    if (ex->arena->planning)
+        return DDGAN_OK;
+    ddgan_group_norm_desc d;
+    gn_desc(ex, &L->gn, x, &d);
+    if (ex->k->adagn_act_fwd)
+        return ex->k->adagn_act_fwd(ex->be, &d, x->data, style.data, act, alpha, y->data);
+    return ddgan__adagn_act_compose(ex->k, ex->be, &d, x->data, style.data, act, alpha, y->data);
 }
 
 ddgan_status_t ddgan__adagn_apply(ddgan_exec *ex, const ddgan_adagn *L, const ddgan_adagn_saved *s,

@@ -40,6 +40,11 @@
                                           .eps = 1e-6},                                        \
      .flags = (FL), .accumulate = (ACC), .lo = -2.0, .hi = 3.0}
 
+#define ADAGN(NAME, N, C, HW, G, A, ALPHA)                                                      \
+    {.name = NAME, .kind = OPK_ADAGN_ACT_FWD,                                                  \
+     .gn = {.n = (N), .c = (C), .hw = (HW), .groups = (G), .eps = 1e-6}, .sub = (A),           \
+     .alpha = (ALPHA), .lo = -2.0, .hi = 3.0}
+
 #define ACT(NAME, A, ALPHA, LO, HI, FL)                                                         \
     {.name = NAME " fwd", .kind = OPK_ACT_FWD, .sub = (A), .alpha = (ALPHA), .rows = 517,      \
      .lo = (LO), .hi = (HI), .flags = (FL)},                                                   \
@@ -145,6 +150,14 @@ const op_case op_table_cases[] = {
     GN("gn bwd affine g=c", OPK_GN_BWD, 3, 4, 9, 4, OPC_AFFINE, 0),
     GN("gn bwd affine accumulate", OPK_GN_BWD, 2, 8, 7, 4, OPC_AFFINE, 1),
     GN("gn bwd 32 groups 64ch", OPK_GN_BWD, 2, 64, 16, 32, OPC_AFFINE, 0),
+
+    /* fused AdaGN + activation: x [n, c, hw], style [n, 2c] (gamma, beta) */
+    ADAGN("adagn silu g2", 2, 8, 12, 2, DDGAN_ACT_SILU, 0.0),
+    ADAGN("adagn silu 32 groups 64ch", 2, 64, 16, 32, DDGAN_ACT_SILU, 0.0),
+    ADAGN("adagn silu hw 300 (partial block)", 1, 4, 300, 2, DDGAN_ACT_SILU, 0.0),
+    ADAGN("adagn silu hw 1", 3, 8, 1, 4, DDGAN_ACT_SILU, 0.0),
+    ADAGN("adagn lrelu 0.2 (composed)", 2, 8, 12, 4, DDGAN_ACT_LRELU, 0.2),
+    ADAGN("adagn tanh (composed)", 1, 16, 20, 8, DDGAN_ACT_TANH, 0.0),
 
     /* activations (LeakyReLU kept off its kink; softplus across its threshold 20) */
     ACT("silu", DDGAN_ACT_SILU, 0.0, -6.0, 6.0, 0),
@@ -343,6 +356,16 @@ int op_table_layout(const op_case *c, op_buf b[OP_MAX_BUFS])
         }
         break;
     }
+    case OPK_ADAGN_ACT_FWD: {
+        const ddgan_group_norm_desc *d = &c->gn;
+        if (d->groups < 1 || d->c % d->groups != 0)
+            return -1;
+        const size_t nx = (size_t)d->n * d->c * d->hw;
+        ADD("x", nx, OPB_IN);
+        ADD("style", (size_t)d->n * 2 * d->c, OPB_IN);
+        ADD("y", nx, OPB_OUT);
+        break;
+    }
     case OPK_ACT_FWD:
         ADD("x", c->rows, OPB_IN);
         ADD("y", c->rows, OPB_OUT);
@@ -536,6 +559,7 @@ static int op_present(const ddgan_backend_compute *f, op_kind k)
     case OPK_EMA: return f->ema != NULL;
     case OPK_RAND_NORMAL: return f->rand_normal != NULL;
     case OPK_RAND_UNIFORM: return f->rand_uniform != NULL;
+    case OPK_ADAGN_ACT_FWD: return f->adagn_act_fwd != NULL;
     default: return 0;
     }
 }
@@ -580,6 +604,11 @@ static ddgan_status_t call_op(ddgan_backend *be, ddgan_dtype dt, const op_case *
         d.dtype = dt;
         return f->group_norm_bwd(be, &d, p[0], p[1], p[2], p[3], aff ? p[4] : NULL,
                                  p[aff ? 5 : 4], aff ? p[6] : NULL, aff ? p[7] : NULL, acc);
+    }
+    case OPK_ADAGN_ACT_FWD: {
+        ddgan_group_norm_desc d = c->gn;
+        d.dtype = dt;
+        return f->adagn_act_fwd(be, &d, p[0], p[1], (ddgan_act)c->sub, c->alpha, p[2]);
     }
     case OPK_ACT_FWD:
         return f->act_fwd(be, dt, (ddgan_act)c->sub, c->alpha, c->rows, p[0], p[1]);

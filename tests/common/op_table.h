@@ -51,6 +51,7 @@ typedef enum op_kind {
     OPK_EMA,
     OPK_RAND_NORMAL,
     OPK_RAND_UNIFORM,
+    OPK_ADAGN_ACT_FWD,
     OPK_COUNT
 } op_kind;
 
@@ -69,11 +70,12 @@ typedef struct op_case {
     op_kind kind;
     ddgan_conv2d_desc conv;     /* OPK_CONV_* */
     ddgan_matmul_desc mm;       /* OPK_MATMUL */
-    ddgan_group_norm_desc gn;   /* OPK_GN_* */
+    ddgan_group_norm_desc gn;   /* OPK_GN_*, OPK_ADAGN_ACT_FWD */
     ddgan_upfirdn_desc fir;     /* OPK_UPFIRDN_* */
     ddgan_ew_desc ew;           /* OPK_BINARY, OPK_UNARY */
     ddgan_adam_desc adam;       /* OPK_ADAM */
-    int sub;                    /* ddgan_act / ddgan_binary_op / ddgan_unary_op / ddgan_reduce_op */
+    int sub;                    /* ddgan_act (also OPK_ADAGN_ACT_FWD's) / ddgan_binary_op /
+                                 * ddgan_unary_op / ddgan_reduce_op */
     double alpha, beta;         /* act alpha; binary/unary alpha, beta; ema decay */
     size_t rows, cols;          /* softmax rows x cols; act / ema / rand: rows = n */
     int64_t shape[4];           /* reduce */

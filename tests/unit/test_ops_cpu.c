@@ -568,6 +568,57 @@ static void test_norm_ew_threaded(void **state)
     ddgan_context_destroy(one);
 }
 
+/* The fused AdaGN + SiLU against the composition on the same backend (the
+ * generator's forward uses the fused op, its backward recomputes the norm
+ * with the composition: the two must agree bit for bit), on 2 threads and
+ * on 1, at shapes on both sides of the threading threshold, with a partial
+ * block (hw 300), one element per channel, and a constant group (zero
+ * variance, every normalised value 0 with the sign of x - mean). */
+static void test_adagn_fused_bits(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    ddgan_context_t one = make_ctx("cpu", 1, NULL, NULL);
+    assert_non_null(one);
+    static const int shapes[][4] = {/* n, c, hw, groups */
+                                    {1, 32, 1024, 8}, {2, 64, 512, 16}, {1, 4, 300, 2},
+                                    {3, 8, 1, 4},     {1, 256, 64, 32}, {2, 96, 256, 24}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int n = shapes[si][0], c = shapes[si][1], hw = shapes[si][2], g = shapes[si][3];
+        const size_t nx = (size_t)n * c * hw, ns = (size_t)n * 2 * c;
+        double *hx = rand_vals(nx, 61 + si), *hs = rand_vals(ns, 71 + si);
+        for (size_t i = 0; i < nx; i++)
+            hx[i] = (double)(float)(hx[i] * 4.0 + 0.25);
+        for (size_t i = 0; i < ns; i++)
+            hs[i] = (double)(float)(hs[i] * 2.5 + 0.5);
+        const size_t cnt = (size_t)(c / g) * hw;
+        for (size_t i = 0; i < cnt; i++) /* the first group of sample 0 constant */
+            hx[i] = 0.75;
+        double *fused = malloc(nx * sizeof *fused), *comp = malloc(nx * sizeof *comp);
+        assert_true(fused && comp);
+        ddgan_backend *bes[2] = {cpu_be(), one->backend};
+        for (int k = 0; k < 2; k++) {
+            ddgan_backend *be = bes[k];
+            const ddgan_group_norm_desc d = {DDGAN_DT_F32, n, c, hw, g, 1e-6};
+            void *x = upload(be, DDGAN_DT_F32, hx, nx), *st = upload(be, DDGAN_DT_F32, hs, ns),
+                 *y1 = upload(be, DDGAN_DT_F32, hx, nx), *y2 = upload(be, DDGAN_DT_F32, hx, nx);
+            OK(be->ops->compute->adagn_act_fwd(be, &d, x, st, DDGAN_ACT_SILU, 0.0, y1));
+            OK(ddgan__adagn_act_compose(be->ops->compute, be, &d, x, st, DDGAN_ACT_SILU, 0.0, y2));
+            download(be, DDGAN_DT_F32, y1, fused, nx);
+            download(be, DDGAN_DT_F32, y2, comp, nx);
+            print_message("    adagn silu %dx%dx%d g%d, %d thread(s): fused %s the composition\n", n,
+                          c, hw, g, 2 - k,
+                          memcmp(fused, comp, nx * sizeof *fused) ? "DIFFERS from" : "equals");
+            assert_memory_equal(fused, comp, nx * sizeof *fused);
+            void *all[] = {x, st, y1, y2};
+            for (int i = 0; i < 4; i++)
+                be->ops->free(be, all[i]);
+        }
+        free(hx), free(hs), free(fused), free(comp);
+    }
+    ddgan_context_destroy(one);
+}
+
 static void test_act_fir_threaded(void **state)
 {
     (void)state;
@@ -949,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_conv_determinism),
         cmocka_unit_test(test_act_fir_threaded),
         cmocka_unit_test(test_norm_ew_threaded),
+        cmocka_unit_test(test_adagn_fused_bits),
         cmocka_unit_test(test_primitive_cache),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
