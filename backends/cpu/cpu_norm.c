@@ -96,6 +96,13 @@ static void sum_dy(const float *dy, const float *x, int64_t n, double mu, double
     *s2 = lanes_total(b);
 }
 
+/* mean and 1 / sqrt(biased variance + eps) of one (sample, group) */
+static void group_stats(const float *xg, int64_t cnt, double eps, double *mu, double *rs)
+{
+    *mu = sum1(xg, cnt) / (double)cnt;
+    *rs = 1.0 / sqrt(sumsq_dev(xg, cnt, *mu) / (double)cnt + eps);
+}
+
 /* y = (x - mu) rs ga + sh over one channel of hw elements */
 CPU_MULTIVERSION
 static void gn_apply(const float *xc, float *yc, int64_t hw, double mu, double rs, double ga, double sh)
@@ -139,41 +146,6 @@ static int gn_valid(const ddgan_group_norm_desc *d, int accumulate)
            isfinite(d->eps) && (double)d->n * d->c * d->hw < (double)REF_MAX_ELEMS;
 }
 
-ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
-                                         const void *xv, const void *gammav, const void *betav,
-                                         void *yv, void *meanv, void *rstdv)
-{
-    if (!be || !be->state || !gn_valid(d, 0) || !xv || !yv)
-        return ddgan__ref_group_norm_fwd(be, d, xv, gammav, betav, yv, meanv, rstdv);
-    const float *x = xv, *gamma = gammav, *beta = betav;
-    float *y = yv, *mean = meanv, *rstd = rstdv;
-    const int64_t cpg = d->c / d->groups, hw = d->hw, cnt = cpg * hw;
-    const int64_t tasks = (int64_t)d->n * d->groups;
-    const int nt = gn_team(be, d);
-    (void)nt;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(nt)
-#endif
-    for (int64_t t = 0; t < tasks; t++) {
-        const double eps = (double)(float)d->eps; /* ref's REF_SCALAR, inside the loop */
-        const int64_t g = t % d->groups;
-        const float *xg = x + t * cnt;
-        float *yg = y + t * cnt;
-        const double mu = sum1(xg, cnt) / (double)cnt;
-        const double rs = 1.0 / sqrt(sumsq_dev(xg, cnt, mu) / (double)cnt + eps);
-        for (int64_t cc = 0; cc < cpg; cc++) {
-            const int64_t ch = g * cpg + cc;
-            const double ga = gamma ? (double)gamma[ch] : 1.0, sh = beta ? (double)beta[ch] : 0.0;
-            gn_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, ga, sh);
-        }
-        if (mean)
-            mean[t] = (float)mu;
-        if (rstd)
-            rstd[t] = (float)rs;
-    }
-    return DDGAN_OK;
-}
-
 /* One channel of the fused AdaGN + SiLU, rounded as the composition
  * rounds: group_norm_fwd's (double, gamma 1 and beta 0, rounded to float),
  * then binary MUL (alpha 1) and AXPBY (alpha = beta = 1), which evaluate
@@ -202,6 +174,55 @@ static void adagn_silu_apply(const float *xc, float *yc, int64_t hw, double mu, 
     }
 }
 
+/* The forward's tasks, one per (sample, group): the statistics, then
+ * either the affine group norm (gamma / beta per channel, each optional;
+ * style NULL) or the fused AdaGN + SiLU (style [n, 2c]). */
+static void gn_forward_tasks(const ddgan_backend *be, const ddgan_group_norm_desc *d, const float *x,
+                             const float *gamma, const float *beta, const float *style, float *y,
+                             float *mean, float *rstd)
+{
+    const int64_t c = d->c, cpg = c / d->groups, hw = d->hw, cnt = cpg * hw;
+    const int64_t tasks = (int64_t)d->n * d->groups;
+    const int nt = gn_team(be, d);
+    (void)nt;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (int64_t t = 0; t < tasks; t++) {
+        const double eps = (double)(float)d->eps; /* ref's REF_SCALAR, inside the loop */
+        const int64_t b = t / d->groups, g = t % d->groups;
+        const float *xg = x + t * cnt;
+        float *yg = y + t * cnt;
+        double mu, rs;
+        group_stats(xg, cnt, eps, &mu, &rs);
+        for (int64_t cc = 0; cc < cpg; cc++) {
+            const int64_t ch = g * cpg + cc;
+            if (style) {
+                adagn_silu_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, style[b * 2 * c + ch],
+                                 style[b * 2 * c + c + ch]);
+            } else {
+                const double ga = gamma ? (double)gamma[ch] : 1.0;
+                const double sh = beta ? (double)beta[ch] : 0.0;
+                gn_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, ga, sh);
+            }
+        }
+        if (mean)
+            mean[t] = (float)mu;
+        if (rstd)
+            rstd[t] = (float)rs;
+    }
+}
+
+ddgan_status_t ddgan__cpu_group_norm_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
+                                         const void *xv, const void *gammav, const void *betav,
+                                         void *yv, void *meanv, void *rstdv)
+{
+    if (!be || !be->state || !gn_valid(d, 0) || !xv || !yv)
+        return ddgan__ref_group_norm_fwd(be, d, xv, gammav, betav, yv, meanv, rstdv);
+    gn_forward_tasks(be, d, xv, gammav, betav, NULL, yv, meanv, rstdv);
+    return DDGAN_OK;
+}
+
 /* adagn_act_fwd (backend_ops.h): one pass over each (sample, group) for its
  * statistics and one that writes y, instead of the composition's four ops
  * and eight passes. SiLU in float32 only; other activations and float64 run
@@ -216,28 +237,7 @@ ddgan_status_t ddgan__cpu_adagn_act_fwd(ddgan_backend *be, const ddgan_group_nor
         return ddgan__ref_adagn_act_fwd(be, d, xv, stylev, act, alpha, yv);
     if (act != DDGAN_ACT_SILU)
         return ddgan__adagn_act_compose(&ddgan__cpu_compute, be, d, xv, stylev, act, alpha, yv);
-    const float *x = xv, *style = stylev;
-    float *y = yv;
-    const int64_t c = d->c, cpg = c / d->groups, hw = d->hw, cnt = cpg * hw;
-    const int64_t tasks = (int64_t)d->n * d->groups;
-    const int nt = gn_team(be, d);
-    (void)nt;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(nt)
-#endif
-    for (int64_t t = 0; t < tasks; t++) {
-        const double eps = (double)(float)d->eps; /* as group_norm_fwd */
-        const int64_t b = t / d->groups, g = t % d->groups;
-        const float *xg = x + t * cnt;
-        float *yg = y + t * cnt;
-        const double mu = sum1(xg, cnt) / (double)cnt;
-        const double rs = 1.0 / sqrt(sumsq_dev(xg, cnt, mu) / (double)cnt + eps);
-        for (int64_t cc = 0; cc < cpg; cc++) {
-            const int64_t ch = g * cpg + cc;
-            adagn_silu_apply(xg + cc * hw, yg + cc * hw, hw, mu, rs, style[b * 2 * c + ch],
-                             style[b * 2 * c + c + ch]);
-        }
-    }
+    gn_forward_tasks(be, d, xv, NULL, NULL, stylev, yv, NULL, NULL);
     return DDGAN_OK;
 }
 
