@@ -18,7 +18,7 @@
 #include "core/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "model/weights.h"
+#include "train/ckpt_state.h"
 #include "train/trainer.h"
 
 #define CKPT_FORMAT "ddgan-checkpoint/1"
@@ -75,39 +75,29 @@ static ddgan_status_t trainer_config_json(const struct ddgan_trainer *tr, char *
     return DDGAN_OK;
 }
 
-/* Host copies of everything a checkpoint holds. */
-typedef struct snapshot {
-    float *g, *g_ema, *d, *g_m, *g_v, *d_m, *d_v;
-    int64_t counters[N_COUNTERS];
-} snapshot;
-
-static void snapshot_free(snapshot *s)
+/* The trainer's state as the shared checkpoint body sees it (ckpt_state.h). */
+static void describe(struct ddgan_trainer *tr, ddgan_ckpt_state *cs)
 {
-    float *p[7] = {s->g, s->g_ema, s->d, s->g_m, s->g_v, s->d_m, s->d_v};
-    for (int i = 0; i < 7; i++)
-        ddgan__free(p[i]);
-    memset(s, 0, sizeof *s);
-}
-
-static ddgan_status_t snapshot_alloc(snapshot *s, const struct ddgan_trainer *tr, const char *fn)
-{
-    memset(s, 0, sizeof *s);
-    float **gp[4] = {&s->g, &s->g_m, &s->g_v, &s->g_ema};
-    float **dp[3] = {&s->d, &s->d_m, &s->d_v};
-    for (int i = 0; i < 4; i++) {
-        if (i == 3 && !tr->cfg.use_ema)
-            break;
-        if (!(*gp[i] = ddgan__calloc(tr->n_g ? tr->n_g : 1, sizeof(float), fn))) {
-            snapshot_free(s);
-            return DDGAN_ERR_OUT_OF_MEMORY;
-        }
-    }
-    for (int i = 0; i < 3; i++)
-        if (!(*dp[i] = ddgan__calloc(tr->n_d ? tr->n_d : 1, sizeof(float), fn))) {
-            snapshot_free(s);
-            return DDGAN_ERR_OUT_OF_MEMORY;
-        }
-    return DDGAN_OK;
+    memset(cs, 0, sizeof *cs);
+    cs->be = tr->ctx->backend;
+    cs->n_nets = 2;
+    cs->nets[0] =
+        ddgan__ckpt_net_g(tr->g, tr->n_g, tr->g_m, tr->g_v, tr->g_ema, tr->cfg.use_ema, tr->ema_ready);
+    cs->nets[1] = (ddgan_ckpt_net){.prefix = "D.",
+                                   .exp_avg = "opt.D.exp_avg",
+                                   .exp_avg_sq = "opt.D.exp_avg_sq",
+                                   .pt = tr->d->pt,
+                                   .n = tr->n_d,
+                                   .params = tr->d->mem.params,
+                                   .m = tr->d_m,
+                                   .v = tr->d_v};
+    cs->n_counters = N_COUNTERS;
+    cs->counters[0] = tr->global_step;
+    cs->counters[1] = tr->adam_step_g;
+    cs->counters[2] = tr->adam_step_d;
+    cs->counters[3] = tr->skipped;
+    cs->counters[4] = tr->ema_ready;
+    cs->extras = &tr->extras;
 }
 
 ddgan_status_t ddgan__trainer_save(struct ddgan_trainer *tr, const char *path)
@@ -115,159 +105,46 @@ ddgan_status_t ddgan__trainer_save(struct ddgan_trainer *tr, const char *path)
     static const char fn[] = "ddgan_trainer_save";
     if (!path)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
-    ddgan_backend *be = tr->ctx->backend;
-    snapshot s;
-    DDGAN_TRY(snapshot_alloc(&s, tr, fn));
-    const size_t gb = tr->n_g * sizeof(float), db = tr->n_d * sizeof(float);
-    ddgan_status_t st = be->ops->copy_d2h(be, s.g, tr->g->mem.params, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.g_m, tr->g_m, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.g_v, tr->g_v, gb);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = be->ops->copy_d2h(be, s.g_ema, tr->ema_ready ? tr->g_ema : tr->g->mem.params, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.d, tr->d->mem.params, db);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.d_m, tr->d_m, db);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.d_v, tr->d_v, db);
-    s.counters[0] = tr->global_step;
-    s.counters[1] = tr->adam_step_g;
-    s.counters[2] = tr->adam_step_d;
-    s.counters[3] = tr->skipped;
-    s.counters[4] = tr->ema_ready;
     char *tcfg = NULL;
-    if (st == DDGAN_OK)
-        st = trainer_config_json(tr, &tcfg);
-    ddgan_st_writer *w = NULL;
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_create(&w);
-    if (st == DDGAN_OK)
-        st = ddgan__weights_add(tr->g->pt, w, "G.", s.g);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = ddgan__weights_add(tr->g->pt, w, "G_ema.", s.g_ema);
-    if (st == DDGAN_OK)
-        st = ddgan__weights_add(tr->d->pt, w, "D.", s.d);
-    const int64_t ng[1] = {(int64_t)tr->n_g}, nd[1] = {(int64_t)tr->n_d}, nc[1] = {N_COUNTERS};
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.G.exp_avg", DDGAN_ST_F32, ng, 1, s.g_m);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.G.exp_avg_sq", DDGAN_ST_F32, ng, 1, s.g_v);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.D.exp_avg", DDGAN_ST_F32, nd, 1, s.d_m);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.D.exp_avg_sq", DDGAN_ST_F32, nd, 1, s.d_v);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "state.counters", DDGAN_ST_I64, nc, 1, s.counters);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "format", CKPT_FORMAT);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "config", tr->g->config_json);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "D_config", tr->d->config_json);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "trainer_config", tcfg);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "library", "libddgan " DDGAN_VERSION_STRING);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_write(&tr->extras, w);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_write(w, path);
-    ddgan__st_writer_destroy(w);
+    ddgan_status_t st = trainer_config_json(tr, &tcfg);
+    if (st != DDGAN_OK)
+        return ddgan__error_prefix(st, "%s", fn);
+    ddgan_ckpt_state cs;
+    describe(tr, &cs);
+    const char *const meta[] = {"format",   CKPT_FORMAT,        "config",         tr->g->config_json,
+                                "D_config", tr->d->config_json, "trainer_config", tcfg,
+                                NULL};
+    st = ddgan__ckpt_save(&cs, meta, path, fn);
     ddgan__free(tcfg);
-    snapshot_free(&s);
-    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
+    return st;
 }
 
 ddgan_status_t ddgan__trainer_load(struct ddgan_trainer *tr, const char *path)
 {
     static const char fn[] = "ddgan_trainer_load";
-    if (!path)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
     ddgan_st_file *f = NULL;
-    ddgan_status_t st = ddgan__st_open(&f, path);
-    if (st != DDGAN_OK)
-        return ddgan__error_prefix(st, "%s", fn);
+    DDGAN_TRY(ddgan__ckpt_open(&f, path, fn));
     const char *format = ddgan__st_metadata_get(f, "format");
-    const char *gcfg = ddgan__st_metadata_get(f, "config");
-    const char *dcfg = ddgan__st_metadata_get(f, "D_config");
-    if (!format || strcmp(format, CKPT_FORMAT) != 0) {
+    ddgan_status_t st = DDGAN_OK;
+    if (!format || strcmp(format, CKPT_FORMAT) != 0)
         st = DDGAN_ERR(format ? DDGAN_ERR_VERSION_MISMATCH : DDGAN_ERR_FORMAT,
                        "%s: %s is not a trainer checkpoint of this version (format \"%s\", expected \"%s\")",
                        fn, path, format ? format : "(none)", CKPT_FORMAT);
-    } else if (!gcfg || strcmp(gcfg, tr->g->config_json) != 0) {
-        st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
-                       "%s: %s was written for another generator config (%.200s)", fn, path,
-                       gcfg ? gcfg : "(none)");
-    } else if (!dcfg || strcmp(dcfg, tr->d->config_json) != 0) {
-        st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
-                       "%s: %s was written for another discriminator config (%.200s)", fn, path,
-                       dcfg ? dcfg : "(none)");
-    }
-    snapshot s;
-    memset(&s, 0, sizeof s);
     if (st == DDGAN_OK)
-        st = snapshot_alloc(&s, tr, fn);
+        st = ddgan__ckpt_check_config(f, "config", tr->g->config_json, "generator", path, fn);
     if (st == DDGAN_OK)
-        st = ddgan__weights_read(tr->g->pt, f, "G.", s.g, fn);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = ddgan__weights_read(tr->g->pt, f, "G_ema.", s.g_ema, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__weights_read(tr->d->pt, f, "D.", s.d, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg", s.g_m, tr->n_g, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg_sq", s.g_v, tr->n_g, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.D.exp_avg", s.d_m, tr->n_d, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.D.exp_avg_sq", s.d_v, tr->n_d, fn);
-    if (st == DDGAN_OK) {
-        st = ddgan__st_read_i64(f, "state.counters", s.counters, N_COUNTERS);
-        if (st != DDGAN_OK)
-            st = ddgan__error_prefix(st, "%s", fn);
-    }
-    if (st == DDGAN_OK && (s.counters[0] < 0 || s.counters[1] < 0 || s.counters[2] < 0 ||
-                           s.counters[3] < 0 || (s.counters[4] != 0 && s.counters[4] != 1)))
-        st = DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: invalid counters", fn, path);
-    ddgan_ckpt_data_state data = {0}, old_data = {0};
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_read(&tr->extras, f, &data, fn);
-    ddgan__st_close(f);
-    /* the loader moves last among the checks: its set_state validates the
-     * position against the dataset and is undone if a copy below fails */
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_apply(&tr->extras, &data, &old_data, fn);
+        st = ddgan__ckpt_check_config(f, "D_config", tr->d->config_json, "discriminator", path, fn);
     if (st != DDGAN_OK) {
-        snapshot_free(&s);
+        ddgan__st_close(f);
         return st;
     }
-    /* everything is read and valid: replace the state */
-    ddgan_backend *be = tr->ctx->backend;
-    const size_t gb = tr->n_g * sizeof(float), db = tr->n_d * sizeof(float);
-    st = be->ops->copy_h2d(be, tr->g->mem.params, s.g, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->g_m, s.g_m, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->g_v, s.g_v, gb);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = be->ops->copy_h2d(be, tr->g_ema, s.g_ema, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->d->mem.params, s.d, db);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->d_m, s.d_m, db);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->d_v, s.d_v, db);
-    if (st == DDGAN_OK) {
-        tr->global_step = s.counters[0];
-        tr->adam_step_g = s.counters[1];
-        tr->adam_step_d = s.counters[2];
-        tr->skipped = s.counters[3];
-        tr->ema_ready = (int)s.counters[4] && tr->cfg.use_ema;
-    } else {
-        ddgan__ckpt_extras_undo(&tr->extras, &old_data);
-    }
-    snapshot_free(&s);
-    return st;
+    ddgan_ckpt_state cs;
+    describe(tr, &cs);
+    DDGAN_TRY(ddgan__ckpt_load(&cs, f, path, fn));
+    tr->global_step = cs.counters[0];
+    tr->adam_step_g = cs.counters[1];
+    tr->adam_step_d = cs.counters[2];
+    tr->skipped = cs.counters[3];
+    tr->ema_ready = (int)cs.counters[4] && tr->cfg.use_ema;
+    return DDGAN_OK;
 }

@@ -123,17 +123,3 @@ void ddgan__ckpt_extras_undo(const ddgan_ckpt_extras *e, const ddgan_ckpt_data_s
     if (e->ds && old->present)
         (void)ddgan_dataset_set_state(e->ds, old->state, DDGAN_DATASET_STATE_LEN);
 }
-
-ddgan_status_t ddgan__ckpt_read_flat(const ddgan_st_file *f, const char *name, float *dst, size_t n,
-                                     const char *fn)
-{
-    const ddgan_st_tensor_info *t = NULL;
-    ddgan_status_t st = ddgan__st_get(f, name, &t);
-    if (st != DDGAN_OK)
-        return ddgan__error_prefix(st, "%s", fn);
-    if (t->ndim != 1 || (size_t)t->shape[0] != n)
-        return DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: '%s' has %lld elements, this trainer needs %zu", fn,
-                         ddgan__st_name(f), name, (long long)(t->ndim ? t->shape[0] : 1), n);
-    st = ddgan__st_read_f32(f, name, dst, n);
-    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
-}

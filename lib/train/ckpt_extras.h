@@ -35,11 +35,6 @@ void ddgan__ckpt_extras_free(ddgan_ckpt_extras *e);
 ddgan_status_t ddgan__ckpt_extras_set_metadata(ddgan_ckpt_extras *e, const char *key, const char *value,
                                                const char *fn);
 
-/* Reads the flat float32 tensor `name` of exactly n elements (the Adam
- * moments), with errors prefixed by fn. Used by both trainers' loaders. */
-ddgan_status_t ddgan__ckpt_read_flat(const ddgan_st_file *f, const char *name, float *dst, size_t n,
-                                     const char *fn);
-
 /* Adds "data.state" (when a dataset is attached) and the metadata strings. */
 ddgan_status_t ddgan__ckpt_extras_write(ddgan_ckpt_extras *e, ddgan_st_writer *w);
 

@@ -27,7 +27,7 @@
 #include "core/philox.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "model/weights.h"
+#include "train/ckpt_state.h"
 
 /* ------------------------------------------------------------------------ */
 /* Checks shared by the trainer and the sampler */
@@ -424,34 +424,19 @@ static ddgan_status_t trainer_config_json(const struct ddgan_ddpm_trainer *tr, c
 #undef KD
 #undef KS
 
-/* Host copies of everything a checkpoint holds. */
-typedef struct snapshot {
-    float *g, *g_ema, *m, *v;
-    int64_t counters[N_COUNTERS];
-} snapshot;
-
-static void snapshot_free(snapshot *s)
+/* The trainer's state as the shared checkpoint body sees it (ckpt_state.h). */
+static void describe(struct ddgan_ddpm_trainer *tr, ddgan_ckpt_state *cs)
 {
-    ddgan__free(s->g);
-    ddgan__free(s->g_ema);
-    ddgan__free(s->m);
-    ddgan__free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-static ddgan_status_t snapshot_alloc(snapshot *s, const struct ddgan_ddpm_trainer *tr, const char *fn)
-{
-    memset(s, 0, sizeof *s);
-    float **p[4] = {&s->g, &s->m, &s->v, &s->g_ema};
-    for (int i = 0; i < 4; i++) {
-        if (i == 3 && !tr->cfg.use_ema)
-            break;
-        if (!(*p[i] = ddgan__calloc(tr->n_g ? tr->n_g : 1, sizeof(float), fn))) {
-            snapshot_free(s);
-            return DDGAN_ERR_OUT_OF_MEMORY;
-        }
-    }
-    return DDGAN_OK;
+    memset(cs, 0, sizeof *cs);
+    cs->be = tr->ctx->backend;
+    cs->n_nets = 1;
+    cs->nets[0] = ddgan__ckpt_net_g(tr->g, tr->n_g, tr->m, tr->v, tr->ema, tr->cfg.use_ema, tr->ema_ready);
+    cs->n_counters = N_COUNTERS;
+    cs->counters[0] = tr->global_step;
+    cs->counters[1] = tr->adam_step;
+    cs->counters[2] = tr->skipped;
+    cs->counters[3] = tr->ema_ready;
+    cs->extras = &tr->extras;
 }
 
 ddgan_status_t ddgan__ddpm_save(struct ddgan_ddpm_trainer *tr, const char *path)
@@ -459,59 +444,23 @@ ddgan_status_t ddgan__ddpm_save(struct ddgan_ddpm_trainer *tr, const char *path)
     static const char fn[] = "ddgan_ddpm_trainer_save";
     if (!path)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
-    ddgan_backend *be = tr->ctx->backend;
-    snapshot s;
-    DDGAN_TRY(snapshot_alloc(&s, tr, fn));
-    const size_t gb = tr->n_g * sizeof(float);
-    ddgan_status_t st = be->ops->copy_d2h(be, s.g, tr->g->mem.params, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.m, tr->m, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_d2h(be, s.v, tr->v, gb);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = be->ops->copy_d2h(be, s.g_ema, tr->ema_ready ? tr->ema : tr->g->mem.params, gb);
-    s.counters[0] = tr->global_step;
-    s.counters[1] = tr->adam_step;
-    s.counters[2] = tr->skipped;
-    s.counters[3] = tr->ema_ready;
     char *tcfg = NULL, *scfg = NULL;
-    if (st == DDGAN_OK)
-        st = trainer_config_json(tr, &tcfg);
+    ddgan_status_t st = trainer_config_json(tr, &tcfg);
     if (st == DDGAN_OK)
         st = schedule_json(tr, &scfg);
-    ddgan_st_writer *w = NULL;
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_create(&w);
-    if (st == DDGAN_OK)
-        st = ddgan__weights_add(tr->g->pt, w, "G.", s.g);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = ddgan__weights_add(tr->g->pt, w, "G_ema.", s.g_ema);
-    const int64_t ng[1] = {(int64_t)tr->n_g}, nc[1] = {N_COUNTERS};
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.G.exp_avg", DDGAN_ST_F32, ng, 1, s.m);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "opt.G.exp_avg_sq", DDGAN_ST_F32, ng, 1, s.v);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add(w, "state.counters", DDGAN_ST_I64, nc, 1, s.counters);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "format", DDPM_CKPT_FORMAT);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "config", tr->g->config_json);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "schedule", scfg);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "trainer_config", tcfg);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_add_metadata(w, "library", "libddgan " DDGAN_VERSION_STRING);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_write(&tr->extras, w);
-    if (st == DDGAN_OK)
-        st = ddgan__st_writer_write(w, path);
-    ddgan__st_writer_destroy(w);
+    if (st == DDGAN_OK) {
+        ddgan_ckpt_state cs;
+        describe(tr, &cs);
+        const char *const meta[] = {"format",   DDPM_CKPT_FORMAT, "config",         tr->g->config_json,
+                                    "schedule", scfg,             "trainer_config", tcfg,
+                                    NULL};
+        st = ddgan__ckpt_save(&cs, meta, path, fn);
+    } else {
+        st = ddgan__error_prefix(st, "%s", fn);
+    }
     ddgan__free(tcfg);
     ddgan__free(scfg);
-    snapshot_free(&s);
-    return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
+    return st;
 }
 
 ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
@@ -522,13 +471,12 @@ ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
     char *scfg = NULL;
     DDGAN_TRY(schedule_json(tr, &scfg));
     ddgan_st_file *f = NULL;
-    ddgan_status_t st = ddgan__st_open(&f, path);
+    ddgan_status_t st = ddgan__ckpt_open(&f, path, fn);
     if (st != DDGAN_OK) {
         ddgan__free(scfg);
-        return ddgan__error_prefix(st, "%s", fn);
+        return st;
     }
     const char *format = ddgan__st_metadata_get(f, "format");
-    const char *gcfg = ddgan__st_metadata_get(f, "config");
     const char *fsched = ddgan__st_metadata_get(f, "schedule");
     if (!format || strcmp(format, DDPM_CKPT_FORMAT) != 0) {
         /* another version of this format: version mismatch; anything else
@@ -538,66 +486,26 @@ ddgan_status_t ddgan__ddpm_load(struct ddgan_ddpm_trainer *tr, const char *path)
                        "%s: %s is not a DDPM trainer checkpoint of this version (format \"%s\", expected "
                        "\"%s\")",
                        fn, path, format ? format : "(none)", DDPM_CKPT_FORMAT);
-    } else if (!gcfg || strcmp(gcfg, tr->g->config_json) != 0) {
-        st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: %s was written for another generator config (%.200s)",
-                       fn, path, gcfg ? gcfg : "(none)");
-    } else if (!fsched || strcmp(fsched, scfg) != 0) {
+    }
+    if (st == DDGAN_OK)
+        st = ddgan__ckpt_check_config(f, "config", tr->g->config_json, "generator", path, fn);
+    if (st == DDGAN_OK && (!fsched || strcmp(fsched, scfg) != 0))
         st = DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
                        "%s: %s was written for another schedule (%.200s; this trainer's: %s)", fn, path,
                        fsched ? fsched : "(none)", scfg);
-    }
     ddgan__free(scfg);
-    snapshot s;
-    memset(&s, 0, sizeof s);
-    if (st == DDGAN_OK)
-        st = snapshot_alloc(&s, tr, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__weights_read(tr->g->pt, f, "G.", s.g, fn);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = ddgan__weights_read(tr->g->pt, f, "G_ema.", s.g_ema, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg", s.m, tr->n_g, fn);
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_read_flat(f, "opt.G.exp_avg_sq", s.v, tr->n_g, fn);
-    if (st == DDGAN_OK) {
-        st = ddgan__st_read_i64(f, "state.counters", s.counters, N_COUNTERS);
-        if (st != DDGAN_OK)
-            st = ddgan__error_prefix(st, "%s", fn);
-    }
-    if (st == DDGAN_OK && (s.counters[0] < 0 || s.counters[1] < 0 || s.counters[2] < 0 ||
-                           (s.counters[3] != 0 && s.counters[3] != 1)))
-        st = DDGAN_ERR(DDGAN_ERR_FORMAT, "%s: %s: invalid counters", fn, path);
-    ddgan_ckpt_data_state data = {0}, old_data = {0};
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_read(&tr->extras, f, &data, fn);
-    ddgan__st_close(f);
-    /* the loader moves last among the checks (undone if a copy below fails) */
-    if (st == DDGAN_OK)
-        st = ddgan__ckpt_extras_apply(&tr->extras, &data, &old_data, fn);
     if (st != DDGAN_OK) {
-        snapshot_free(&s);
+        ddgan__st_close(f);
         return st;
     }
-    /* everything is read and valid: replace the state */
-    ddgan_backend *be = tr->ctx->backend;
-    const size_t gb = tr->n_g * sizeof(float);
-    st = be->ops->copy_h2d(be, tr->g->mem.params, s.g, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->m, s.m, gb);
-    if (st == DDGAN_OK)
-        st = be->ops->copy_h2d(be, tr->v, s.v, gb);
-    if (st == DDGAN_OK && tr->cfg.use_ema)
-        st = be->ops->copy_h2d(be, tr->ema, s.g_ema, gb);
-    if (st == DDGAN_OK) {
-        tr->global_step = s.counters[0];
-        tr->adam_step = s.counters[1];
-        tr->skipped = s.counters[2];
-        tr->ema_ready = (int)s.counters[3] && tr->cfg.use_ema;
-    } else {
-        ddgan__ckpt_extras_undo(&tr->extras, &old_data);
-    }
-    snapshot_free(&s);
-    return st;
+    ddgan_ckpt_state cs;
+    describe(tr, &cs);
+    DDGAN_TRY(ddgan__ckpt_load(&cs, f, path, fn));
+    tr->global_step = cs.counters[0];
+    tr->adam_step = cs.counters[1];
+    tr->skipped = cs.counters[2];
+    tr->ema_ready = (int)cs.counters[3] && tr->cfg.use_ema;
+    return DDGAN_OK;
 }
 
 /* ------------------------------------------------------------------------ */
