@@ -2,10 +2,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "api/trainer_common.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/struct_io.h"
-#include "data/dataset.h"
 #include "train/ddpm.h"
 
 static const ddgan_ddpm_trainer_config g_ddpm_defaults = {
@@ -71,23 +71,11 @@ DDGAN_API void ddgan_ddpm_trainer_destroy(ddgan_ddpm_trainer_t tr)
     if (!tr || tr->magic != DDGAN_MAGIC_DDPM_TRAINER)
         return;
     tr->magic = 0;
-    ddgan_backend *be = tr->ctx->backend;
-    void *bufs[4] = {tr->m, tr->v, tr->ema, tr->arena.base};
-    for (int i = 0; i < 4; i++)
-        if (bufs[i])
-            be->ops->free(be, bufs[i]);
-    if (tr->ctx->magic == DDGAN_MAGIC_CONTEXT)
-        tr->ctx->live_children--;
+    void *const bufs[4] = {tr->m, tr->v, tr->ema, tr->arena.base};
+    ddgan__trainer_release(tr->ctx, bufs, 4, &tr->extras);
     ddgan__free(tr->t);
     ddgan__free(tr->host_vec);
-    ddgan__ckpt_extras_free(&tr->extras);
     ddgan__free(tr);
-}
-
-static ddgan_status_t zeroed(ddgan_backend *be, size_t n, void **out)
-{
-    DDGAN_TRY(be->ops->alloc(be, (n ? n : 1) * sizeof(float), out));
-    return be->ops->fill_f32(be, *out, 0.0f, n);
 }
 
 DDGAN_API ddgan_status_t ddgan_ddpm_trainer_create(ddgan_ddpm_trainer_t *out, ddgan_generator_t g,
@@ -123,11 +111,11 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_create(ddgan_ddpm_trainer_t *out, dd
     if (!tr->t || !tr->host_vec)
         st = DDGAN_ERR_OUT_OF_MEMORY;
     if (st == DDGAN_OK)
-        st = zeroed(be, tr->n_g, &tr->m);
+        st = ddgan__trainer_zeroed(be, tr->n_g, &tr->m);
     if (st == DDGAN_OK)
-        st = zeroed(be, tr->n_g, &tr->v);
+        st = ddgan__trainer_zeroed(be, tr->n_g, &tr->v);
     if (st == DDGAN_OK && c.use_ema)
-        st = zeroed(be, tr->n_g, &tr->ema);
+        st = ddgan__trainer_zeroed(be, tr->n_g, &tr->ema);
     if (st == DDGAN_OK)
         st = ddgan__ddpm_ensure_batch(g, c.batch_size);
     if (st == DDGAN_OK)
@@ -147,12 +135,7 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_step(ddgan_ddpm_trainer_t tr, const 
 {
     static const char fn[] = "ddgan_ddpm_trainer_step";
     DDGAN_TRY(check(tr, fn));
-    if (!x0)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: x0 is NULL", fn);
-    if (batch < 1 || batch > (size_t)tr->cfg.batch_size)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
-                         "%s: batch %zu not in [1, %d] (the trainer's batch_size)", fn, batch,
-                         tr->cfg.batch_size);
+    DDGAN_TRY(ddgan__trainer_check_step(x0, batch, tr->cfg.batch_size, fn));
     double l = 0.0;
     DDGAN_TRY(ddgan__ddpm_step(tr, x0, (int)batch, NULL, NULL, &l, NULL));
     if (loss)
@@ -189,19 +172,9 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_ema_generator(ddgan_generator_t *out
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     *out = NULL;
     DDGAN_TRY(check(tr, fn));
-    if (!tr->cfg.use_ema)
-        return DDGAN_ERR(DDGAN_ERR_UNSUPPORTED, "%s: the trainer was created with use_ema = 0", fn);
-    ddgan_generator_t g = NULL;
-    DDGAN_TRY(ddgan_generator_create_json(&g, tr->ctx, tr->g->config_json));
     /* before the first step the EMA slot does not exist yet: it equals the parameters */
     const void *src = tr->ema_ready ? tr->ema : tr->g->mem.params;
-    ddgan_status_t st = g->mem.be->ops->copy_d2d(g->mem.be, g->mem.params, src, tr->n_g * sizeof(float));
-    if (st != DDGAN_OK) {
-        ddgan_generator_destroy(g);
-        return st;
-    }
-    *out = g;
-    return DDGAN_OK;
+    return ddgan__trainer_ema_generator(out, tr->g, tr->cfg.use_ema, src, tr->n_g, fn);
 }
 
 DDGAN_API ddgan_status_t ddgan_ddpm_sample(ddgan_generator_t g, ddgan_schedule_t s, size_t n, int num_steps,
@@ -230,10 +203,7 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_attach_dataset(ddgan_ddpm_trainer_t 
 {
     static const char fn[] = "ddgan_ddpm_trainer_attach_dataset";
     DDGAN_TRY(check(tr, fn));
-    if (ds)
-        DDGAN_TRY(ddgan__data_check(ds, fn));
-    tr->extras.ds = ds;
-    return DDGAN_OK;
+    return ddgan__ckpt_extras_attach(&tr->extras, ds, fn);
 }
 
 DDGAN_API ddgan_status_t ddgan_ddpm_trainer_set_metadata(ddgan_ddpm_trainer_t tr, const char *key, const char *value)

@@ -2,10 +2,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "api/trainer_common.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/struct_io.h"
-#include "data/dataset.h"
 #include "train/trainer.h"
 
 static const ddgan_trainer_config g_trainer_defaults = {
@@ -99,25 +99,13 @@ DDGAN_API void ddgan_trainer_destroy(ddgan_trainer_t tr)
     if (!tr || tr->magic != DDGAN_MAGIC_TRAINER)
         return;
     tr->magic = 0;
-    ddgan_backend *be = tr->ctx->backend;
-    void *bufs[9] = {tr->g_m, tr->g_v, tr->d_m, tr->d_v, tr->g_ema, tr->d_bak, tr->d_m_bak, tr->d_v_bak,
-                     tr->arena.base};
-    for (int i = 0; i < 9; i++)
-        if (bufs[i])
-            be->ops->free(be, bufs[i]);
-    if (tr->ctx->magic == DDGAN_MAGIC_CONTEXT)
-        tr->ctx->live_children--;
+    void *const bufs[9] = {tr->g_m,   tr->g_v,     tr->d_m,     tr->d_v,       tr->g_ema,
+                           tr->d_bak, tr->d_m_bak, tr->d_v_bak, tr->arena.base};
+    ddgan__trainer_release(tr->ctx, bufs, 9, &tr->extras);
     ddgan__free(tr->t_d);
     ddgan__free(tr->t_g);
     ddgan__free(tr->host_vec);
-    ddgan__ckpt_extras_free(&tr->extras);
     ddgan__free(tr);
-}
-
-static ddgan_status_t zeroed(ddgan_backend *be, size_t n, void **out)
-{
-    DDGAN_TRY(be->ops->alloc(be, (n ? n : 1) * sizeof(float), out));
-    return be->ops->fill_f32(be, *out, 0.0f, n);
 }
 
 DDGAN_API ddgan_status_t ddgan_trainer_create(ddgan_trainer_t *out, ddgan_generator_t g,
@@ -190,9 +178,9 @@ DDGAN_API ddgan_status_t ddgan_trainer_create(ddgan_trainer_t *out, ddgan_genera
     void **d_bufs[5] = {&tr->d_m, &tr->d_v, &tr->d_bak, &tr->d_m_bak, &tr->d_v_bak};
     for (int i = 0; st == DDGAN_OK && i < 3; i++)
         if (i < 2 || c.use_ema)
-            st = zeroed(be, tr->n_g, g_bufs[i]);
+            st = ddgan__trainer_zeroed(be, tr->n_g, g_bufs[i]);
     for (int i = 0; st == DDGAN_OK && i < 5; i++)
-        st = zeroed(be, tr->n_d, d_bufs[i]);
+        st = ddgan__trainer_zeroed(be, tr->n_d, d_bufs[i]);
     if (st == DDGAN_OK)
         st = ddgan__net_set_max_batch(g, d, c.batch_size);
     if (st == DDGAN_OK)
@@ -211,12 +199,7 @@ static ddgan_status_t do_step(ddgan_trainer_t tr, const float *x0, size_t batch,
                               const ddgan_step_draws *draws, ddgan_step_stats *stats, const char *fn)
 {
     DDGAN_TRY(check(tr, fn));
-    if (!x0)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: x0 is NULL", fn);
-    if (batch < 1 || batch > (size_t)tr->cfg.batch_size)
-        return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT,
-                         "%s: batch %zu not in [1, %d] (the trainer's batch_size)", fn, batch,
-                         tr->cfg.batch_size);
+    DDGAN_TRY(ddgan__trainer_check_step(x0, batch, tr->cfg.batch_size, fn));
     if (tr->d->cls != DDGAN_CLS_TOY)
         DDGAN_TRY(ddgan__mbstd_check_batch((int)batch, fn));
     ddgan_step_draws dr;
@@ -286,10 +269,7 @@ DDGAN_API ddgan_status_t ddgan_trainer_attach_dataset(ddgan_trainer_t tr, ddgan_
 {
     static const char fn[] = "ddgan_trainer_attach_dataset";
     DDGAN_TRY(check(tr, fn));
-    if (ds)
-        DDGAN_TRY(ddgan__data_check(ds, fn));
-    tr->extras.ds = ds;
-    return DDGAN_OK;
+    return ddgan__ckpt_extras_attach(&tr->extras, ds, fn);
 }
 
 DDGAN_API ddgan_status_t ddgan_trainer_set_metadata(ddgan_trainer_t tr, const char *key, const char *value)
@@ -306,17 +286,7 @@ DDGAN_API ddgan_status_t ddgan_trainer_ema_generator(ddgan_generator_t *out, ddg
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     *out = NULL;
     DDGAN_TRY(check(tr, fn));
-    if (!tr->cfg.use_ema)
-        return DDGAN_ERR(DDGAN_ERR_UNSUPPORTED, "%s: the trainer was created with use_ema = 0", fn);
-    ddgan_generator_t g = NULL;
-    DDGAN_TRY(ddgan_generator_create_json(&g, tr->ctx, tr->g->config_json));
     /* before the first step the EMA slot does not exist yet: it equals the parameters */
     const void *src = tr->ema_ready ? tr->g_ema : tr->g->mem.params;
-    ddgan_status_t st = g->mem.be->ops->copy_d2d(g->mem.be, g->mem.params, src, tr->n_g * sizeof(float));
-    if (st != DDGAN_OK) {
-        ddgan_generator_destroy(g);
-        return st;
-    }
-    *out = g;
-    return DDGAN_OK;
+    return ddgan__trainer_ema_generator(out, tr->g, tr->cfg.use_ema, src, tr->n_g, fn);
 }

@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "data/dataset.h"
 #include "train/ckpt_extras.h"
 
 /* Metadata keys the checkpoint formats write themselves. */
@@ -17,6 +18,14 @@ void ddgan__ckpt_extras_free(ddgan_ckpt_extras *e)
     }
     e->n_meta = 0;
     e->ds = NULL;
+}
+
+ddgan_status_t ddgan__ckpt_extras_attach(ddgan_ckpt_extras *e, ddgan_dataset_t ds, const char *fn)
+{
+    if (ds)
+        DDGAN_TRY(ddgan__data_check(ds, fn));
+    e->ds = ds;
+    return DDGAN_OK;
 }
 
 static char *dup_str(const char *s, const char *fn)

@@ -30,6 +30,10 @@ typedef struct ddgan_ckpt_data_state {
 
 void ddgan__ckpt_extras_free(ddgan_ckpt_extras *e);
 
+/* Attaches ds (checked; NULL detaches): its position is saved and restored
+ * with the checkpoints. */
+ddgan_status_t ddgan__ckpt_extras_attach(ddgan_ckpt_extras *e, ddgan_dataset_t ds, const char *fn);
+
 /* Sets (or replaces; value NULL removes) a metadata string. Keys the
  * checkpoint formats use themselves are refused. */
 ddgan_status_t ddgan__ckpt_extras_set_metadata(ddgan_ckpt_extras *e, const char *key, const char *value,
