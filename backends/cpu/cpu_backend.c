@@ -191,6 +191,16 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
             return DDGAN_ERR_INVALID_ARGUMENT;
         }
     }
+    int winograd = 1;
+    const char *wino = getenv("DDGAN_CPU_WINOGRAD");
+    if (wino && wino[0] && strcmp(wino, "auto") != 0) {
+        if (!strcmp(wino, "off")) {
+            winograd = 0;
+        } else {
+            snprintf(why, why_cap, "$DDGAN_CPU_WINOGRAD is \"%.40s\" (use auto or off)", wino);
+            return DDGAN_ERR_INVALID_ARGUMENT;
+        }
+    }
     int gemm_openblas = 0;
     const char *gemm = getenv("DDGAN_CPU_GEMM");
     if (gemm && gemm[0] && strcmp(gemm, "onednn") != 0) {
@@ -216,6 +226,7 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     st->engine = engine;
     st->cache = cache;
     st->conv_layout = layout;
+    st->winograd = winograd;
     st->gemm_openblas = gemm_openblas;
     dnnl_status_t s = dnnl_stream_create(&st->stream, engine, dnnl_stream_default_flags);
     if (s != dnnl_success) {
@@ -231,12 +242,14 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     be->host = params->host;
     be->state = st;
     const dnnl_version_t *v = dnnl_version();
-    ddgan__cpu_log(be, DDGAN_LOG_DEBUG, "cpu backend: oneDNN %d.%d.%d (%s), %d threads, %s conv layouts",
+    ddgan__cpu_log(be, DDGAN_LOG_DEBUG,
+                   "cpu backend: oneDNN %d.%d.%d (%s), %d threads, %s conv layouts, Winograd %s",
                    v->major, v->minor, v->patch,
                    v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other runtime", st->num_threads,
                    layout == CPU_LAYOUT_PLAIN     ? "plain"
                    : layout == CPU_LAYOUT_BLOCKED ? "blocked"
-                                                  : "auto");
+                                                  : "auto",
+                   winograd ? "auto" : "off");
     *out = be;
     return DDGAN_OK;
 }

@@ -118,6 +118,23 @@ static int cpu_use_blocked(const cpu_state *st, const cpu_conv_key *k)
              wbytes >= CPU_PLAIN_MIN_WEIGHT_BYTES);
 }
 
+/* Winograd (oneDNN's F(4x4, 3x3) / F(2x2, 3x3) kernels: about 2x fewer
+ * multiplications than direct, relative error about 1e-6) for forward 3x3
+ * stride-1 convolutions with at least CPU_WINO_MIN_PIXELS output pixels in
+ * the batch: oneDNN transforms the weights on every call and parallelises
+ * over tiles, which pays at training and large sampling batches and loses
+ * at batch 1 (measured: docs/backend-cpu.md). Tried first, in the blocked
+ * layout; where oneDNN has no Winograd kernel the direct one is used. */
+#define CPU_WINO_MIN_PIXELS 4096
+static int cpu_use_winograd(const cpu_state *st, const cpu_conv_key *k)
+{
+    if (!st->winograd || st->conv_layout == CPU_LAYOUT_PLAIN || k->kind == CPU_CONV_BWD_WEIGHTS ||
+        k->kh != 3 || k->kw != 3 || k->stride != 1 || k->c_in < 16 || k->c_out < 16)
+        return 0;
+    const int64_t h_out = k->h + k->pad_t + k->pad_b - 2, w_out = k->w + k->pad_l + k->pad_r - 2;
+    return (int64_t)k->n * h_out * w_out >= CPU_WINO_MIN_PIXELS;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The primitive cache                                                      */
 
@@ -198,7 +215,7 @@ typedef struct tensor_spec {
  * layouts or plain ones. Returns oneDNN's status (unimplemented: try
  * otherwise); *step names the failing call. */
 static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int blocked,
-                                 cpu_conv_entry *e, const char **step_out)
+                                 dnnl_alg_kind_t alg, cpu_conv_entry *e, const char **step_out)
 {
     ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
                            .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
@@ -241,8 +258,7 @@ static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int block
         DNNL_TRY(dnnl_post_ops_append_sum(post_ops, 1.0f), "post-ops");
         DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, post_ops), "post-ops");
     }
-    DNNL_TRY(dnnl_convolution_forward_desc_init(&fwd_desc, dnnl_forward_training,
-                                                dnnl_convolution_direct, &src_c, &wei_c,
+    DNNL_TRY(dnnl_convolution_forward_desc_init(&fwd_desc, dnnl_forward_training, alg, &src_c, &wei_c,
                                                 k->with_bias ? &bia_p : NULL, &dst_c, strides,
                                                 pad_l, pad_r),
              "convolution descriptor");
@@ -253,9 +269,8 @@ static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int block
         DNNL_TRY(dnnl_primitive_desc_create(&hint, &fwd_desc, NULL, st->engine, NULL),
                  "forward hint");
         if (k->kind == CPU_CONV_BWD_DATA)
-            DNNL_TRY(dnnl_convolution_backward_data_desc_init(&op_desc, dnnl_convolution_direct,
-                                                              &src_c, &wei_c, &dst_c, strides,
-                                                              pad_l, pad_r),
+            DNNL_TRY(dnnl_convolution_backward_data_desc_init(&op_desc, alg, &src_c, &wei_c,
+                                                              &dst_c, strides, pad_l, pad_r),
                      "convolution descriptor");
         else
             DNNL_TRY(dnnl_convolution_backward_weights_desc_init(
@@ -365,9 +380,18 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
     dnnl_status_t s = dnnl_unimplemented;
     cpu_section sec;
     ddgan__cpu_section_enter(st, st->num_threads, &sec);
-    for (int blocked = cpu_use_blocked(st, k); blocked >= 0; blocked--) {
+    if (cpu_use_winograd(st, k)) {
+        /* any failure here (no Winograd kernel for the shape, ...): direct */
         memset(e, 0, sizeof *e);
-        s = entry_build(st, k, blocked, e, &step);
+        s = entry_build(st, k, 1, dnnl_convolution_winograd, e, &step);
+        if (s != dnnl_success) {
+            entry_release(e);
+            s = dnnl_unimplemented;
+        }
+    }
+    for (int blocked = cpu_use_blocked(st, k); blocked >= 0 && s != dnnl_success; blocked--) {
+        memset(e, 0, sizeof *e);
+        s = entry_build(st, k, blocked, dnnl_convolution_direct, e, &step);
         if (s != dnnl_unimplemented)
             break;
         entry_release(e);

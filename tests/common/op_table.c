@@ -107,6 +107,18 @@ const op_case op_table_cases[] = {
     CONV_CASES("conv 3x3 wide row 3x70", CONV(1, 2, 3, 70, 3, 3, 1, 1, 1, 1, 1), OPC_BIAS),
     {.name = "conv fwd accumulate", .kind = OPK_CONV_FWD, .conv = CONV(1, 3, 5, 6, 2, 3, 1, 1, 1, 1, 1),
      .flags = OPC_BIAS, .accumulate = 1},
+    /* 3x3 forwards and backward-data with >= 4096 output pixels: the cpu
+     * plug-in runs them with oneDNN's Winograd kernels (cpu_conv.c) */
+    {.name = "conv fwd 3x3 winograd-sized 4x16x32x32>16", .kind = OPK_CONV_FWD,
+     .conv = CONV(4, 16, 32, 32, 16, 3, 1, 1, 1, 1, 1), .flags = OPC_BIAS},
+    {.name = "conv fwd 3x3 winograd-sized 64x32x8x8>16", .kind = OPK_CONV_FWD,
+     .conv = CONV(64, 32, 8, 8, 16, 3, 1, 1, 1, 1, 1)},
+    {.name = "conv fwd 3x3 winograd-sized accumulate", .kind = OPK_CONV_FWD,
+     .conv = CONV(4, 16, 32, 32, 32, 3, 1, 1, 1, 1, 1), .flags = OPC_BIAS, .accumulate = 1},
+    {.name = "conv bwd_data 3x3 winograd-sized 4x16x32x32>32", .kind = OPK_CONV_BWD_DATA,
+     .conv = CONV(4, 16, 32, 32, 32, 3, 1, 1, 1, 1, 1)},
+    {.name = "conv bwd_data 3x3 winograd-sized accumulate 64x16x8x8>32", .kind = OPK_CONV_BWD_DATA,
+     .conv = CONV(64, 16, 8, 8, 32, 3, 1, 1, 1, 1, 1), .accumulate = 1},
     {.name = "conv bwd_data accumulate", .kind = OPK_CONV_BWD_DATA,
      .conv = CONV(1, 3, 5, 6, 2, 3, 2, 0, 0, 1, 1), .accumulate = 1},
     {.name = "conv bwd_weights accumulate", .kind = OPK_CONV_BWD_WEIGHTS,
