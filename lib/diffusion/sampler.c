@@ -56,13 +56,7 @@ ddgan_status_t ddgan__posterior_device(ddgan_exec *ex, const struct ddgan_schedu
         return DDGAN_OK;
     /* the official float32 coefficients, per example (as the host helper
      * ddgan_schedule_sample_posterior computes them) */
-    float *c1 = host_scratch, *c2 = host_scratch + B, *sd = host_scratch + 2 * B;
-    for (int b = 0; b < B; b++) {
-        c1[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF1][t[b]];
-        c2[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF2][t[b]];
-        const float lv = s->coef_f32[DDGAN_COEF_POST_LOG_VARIANCE_CLIPPED][t[b]];
-        sd[b] = (float)(t[b] != 0) * expf(0.5f * lv);
-    }
+    ddgan__schedule_posterior_coefs(s, t, B, host_scratch, host_scratch + B, host_scratch + 2 * B);
     DDGAN_TRY(ex->be->ops->copy_h2d(ex->be, coef_dev, host_scratch, 3 * (size_t)B * sizeof(float)));
     /* [B, 1, 1, per]: the coefficient broadcasts over an example (stride 0) */
     ddgan_ew_desc d = {0};

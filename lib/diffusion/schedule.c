@@ -280,3 +280,14 @@ ddgan_status_t ddgan__schedule_compute(struct ddgan_schedule *s, const char *fn)
                                  g_coef_names[id], i);
     return DDGAN_OK;
 }
+
+void ddgan__schedule_posterior_coefs(const struct ddgan_schedule *s, const int64_t *t, int batch, float *c1,
+                                     float *c2, float *sd)
+{
+    for (int b = 0; b < batch; b++) {
+        c1[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF1][t[b]];
+        c2[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF2][t[b]];
+        const float lv = s->coef_f32[DDGAN_COEF_POST_LOG_VARIANCE_CLIPPED][t[b]];
+        sd[b] = (float)(t[b] != 0) * expf(0.5f * lv);
+    }
+}

@@ -55,4 +55,12 @@ size_t ddgan__coef_len(ddgan_coef_id id, int T);
 ddgan_status_t ddgan__schedule_validate(const ddgan_schedule_config *cfg, const char *fn);
 ddgan_status_t ddgan__schedule_compute(struct ddgan_schedule *s, const char *fn);
 
+/* The float32 coefficients of the official sample_posterior gathered per
+ * example (the DDGAN training step and the device sampler both apply them):
+ *   c1[b] = coef1[t[b]], c2[b] = coef2[t[b]],
+ *   sd[b] = (t[b] != 0) * exp(0.5 * logvar_clipped[t[b]]).
+ * t: batch entries in 0 .. T-1 (not checked here). */
+void ddgan__schedule_posterior_coefs(const struct ddgan_schedule *s, const int64_t *t, int batch, float *c1,
+                                     float *c2, float *sd);
+
 #endif

@@ -28,6 +28,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "train/ckpt_state.h"
+#include "train/step_ops.h"
 
 /* ------------------------------------------------------------------------ */
 /* Checks shared by the trainer and the sampler */
@@ -81,100 +82,9 @@ ddgan_status_t ddgan__ddpm_check_models(ddgan_generator_t g, ddgan_schedule_t s,
 
 typedef struct dstep {
     struct ddgan_ddpm_trainer *tr;
-    int B;
-    int planning;
-    ddgan_backend *be;
-    ddgan_exec ex;          /* G's parameters and gradients, the trainer's arena */
-    uint64_t stream, block; /* the step's Philox stream and next block */
+    ddgan_exec ex;    /* G's parameters and gradients, the trainer's arena */
+    ddgan_step_ctx c; /* c.ex = &ex */
 } dstep;
-
-static ddgan_status_t alloc(dstep *st, ddgan_tensor *t, int c, int h, int w)
-{
-    return ddgan__tensor_alloc(&st->ex, t, st->B, c, h, w);
-}
-
-/* Time indices, uniform integers in [0, T) from the step's stream (the same
- * derivation as the DDGAN trainer's); `given` replaces them (validated). */
-static ddgan_status_t draw_t(dstep *st, int64_t *t, const int64_t *given)
-{
-    const int T = st->tr->s->T;
-    float u[4];
-    for (int b = 0; b < st->B; b += 4) {
-        ddgan__philox_uniform(st->tr->cfg.seed, st->stream, st->block + (uint64_t)b / 4, u, 4);
-        for (int k = 0; k < 4 && b + k < st->B; k++) {
-            int v = (int)((double)u[k] * T);
-            t[b + k] = v < T ? v : T - 1;
-        }
-    }
-    st->block += ddgan__philox_blocks((size_t)st->B);
-    if (given) {
-        for (int b = 0; b < st->B; b++) {
-            if (given[b] < 0 || given[b] >= T)
-                return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "ddpm step: t[%d] = %lld not in [0, %d]", b,
-                                 (long long)given[b], T - 1);
-            t[b] = given[b];
-        }
-    }
-    return DDGAN_OK;
-}
-
-/* A normal draw of t's shape, given or from the step's stream. */
-static ddgan_status_t draw_normal(dstep *st, ddgan_tensor *t, const float *given)
-{
-    const size_t n = ddgan__numel(t);
-    const uint64_t block = st->block;
-    st->block += ddgan__philox_blocks(n);
-    if (st->planning)
-        return DDGAN_OK;
-    if (given)
-        return st->be->ops->copy_h2d(st->be, t->data, given, n * sizeof(float));
-    return st->be->ops->compute->rand_normal(st->be, DDGAN_DT_F32, n, st->tr->cfg.seed, st->stream, block,
-                                             t->data);
-}
-
-/* A per-example vector [B] uploaded from the host. */
-static ddgan_status_t upload_vec(dstep *st, ddgan_tensor *v, const float *host)
-{
-    DDGAN_TRY(alloc(st, v, 1, 1, 1));
-    if (st->planning)
-        return DDGAN_OK;
-    return st->be->ops->copy_h2d(st->be, v->data, host, (size_t)st->B * sizeof(float));
-}
-
-/* out = a[b] * x + c[b] * y per example ((a x) + (c y) in float32). */
-static ddgan_status_t scale2(dstep *st, const ddgan_tensor *x, const ddgan_tensor *a, const ddgan_tensor *y,
-                             const ddgan_tensor *c, ddgan_tensor *out)
-{
-    ddgan_tensor tmp;
-    ddgan_exec *ex = &st->ex;
-    DDGAN_TRY(ddgan__tensor_alloc(ex, out, x->n, x->c, x->h, x->w));
-    DDGAN_TRY(ddgan__tensor_alloc(ex, &tmp, x->n, x->c, x->h, x->w));
-    ddgan_ew_desc d;
-    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
-    d.b_strides[0] = 1;
-    d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
-    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, x->data, a->data, tmp.data, 0));
-    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, y->data, c->data, out->data, 0));
-    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
-    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, tmp.data, out->data, out->data, 0);
-}
-
-/* Sum of squares of a flat device buffer of n floats (host value; 0 while planning). */
-static ddgan_status_t sumsq(dstep *st, const void *x, size_t n, double *out)
-{
-    ddgan_tensor s;
-    DDGAN_TRY(ddgan__tensor_alloc(&st->ex, &s, 1, 1, 1, 1));
-    const int64_t shape[4] = {1, 1, 1, (int64_t)n};
-    ddgan_exec *ex = &st->ex;
-    DDGAN_TRY(DDGAN_K(ex, reduce, DDGAN_DT_F32, DDGAN_RED_SUMSQ, shape, 0xFu, x, s.data, 0));
-    *out = 0.0;
-    if (st->planning)
-        return DDGAN_OK;
-    float v;
-    DDGAN_TRY(st->be->ops->copy_d2h(st->be, &v, s.data, sizeof v));
-    *out = v;
-    return DDGAN_OK;
-}
 
 /* A flat [1, 1, 1, n] elementwise descriptor. */
 static void flat_desc(ddgan_ew_desc *d, size_t n)
@@ -186,20 +96,6 @@ static void flat_desc(ddgan_ew_desc *d, size_t n)
     d->a_strides[3] = d->b_strides[3] = 1;
     d->a_strides[0] = d->a_strides[1] = d->a_strides[2] = (int64_t)n;
     d->b_strides[0] = d->b_strides[1] = d->b_strides[2] = (int64_t)n;
-}
-
-/* Zeroes the gradients of frozen parameters so the flat Adam/EMA leave them alone. */
-static ddgan_status_t clear_frozen(dstep *st)
-{
-    const ddgan_param_table *pt = st->tr->g->pt;
-    char *grads = st->tr->g->mem.grads;
-    if (st->planning)
-        return DDGAN_OK;
-    for (size_t i = 0; i < pt->n; i++)
-        if (!pt->p[i].trainable)
-            DDGAN_TRY(st->be->ops->fill_f32(
-                st->be, (float *)(void *)(grads + pt->p[i].offset * sizeof(float)), 0.0f, pt->p[i].count));
-    return DDGAN_OK;
 }
 
 double ddgan__ddpm_lr(const struct ddgan_ddpm_trainer *tr)
@@ -219,26 +115,28 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
     dstep st;
     memset(&st, 0, sizeof st);
     st.tr = tr;
-    st.B = B;
-    st.planning = tr->arena.planning;
-    st.be = tr->ctx->backend;
-    st.stream = DDGAN_DDPM_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
-    st.ex.be = st.be;
-    st.ex.k = st.be->ops->compute;
+    st.c.B = B;
+    st.c.planning = tr->arena.planning;
+    st.c.be = tr->ctx->backend;
+    st.c.seed = tr->cfg.seed;
+    st.c.stream = DDGAN_DDPM_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
+    st.ex.be = st.c.be;
+    st.ex.k = st.c.be->ops->compute;
     st.ex.dt = DDGAN_DT_F32;
     st.ex.dsz = sizeof(float);
     st.ex.arena = &tr->arena;
     st.ex.params = tr->g->mem.params;
     st.ex.grads = tr->g->mem.grads;
+    st.c.ex = &st.ex;
     ddgan_exec *ex = &st.ex;
-    ddgan_backend *be = st.be;
+    ddgan_backend *be = st.c.be;
     ddgan__arena_reset(&tr->arena);
 
     /* real data in diffusion units */
     ddgan_tensor x0;
-    DDGAN_TRY(alloc(&st, &x0, tr->c, tr->h, tr->w));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &x0, tr->c, tr->h, tr->w));
     const size_t N = ddgan__numel(&x0);
-    if (!st.planning) {
+    if (!st.c.planning) {
         DDGAN_TRY(be->ops->copy_h2d(be, x0.data, x0_host, N * sizeof(float)));
         if (tr->data_scale != 1.0) {
             ddgan_ew_desc d;
@@ -250,10 +148,10 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
     }
 
     /* draws: t, then eps */
-    DDGAN_TRY(draw_t(&st, tr->t, t_given));
+    DDGAN_TRY(ddgan__step_draw_t(&st.c, tr->s->T, tr->t, t_given, "ddpm step"));
     ddgan_tensor eps, a, sg, x_t, z, eps_hat, diff, dout;
-    DDGAN_TRY(alloc(&st, &eps, tr->c, tr->h, tr->w));
-    DDGAN_TRY(draw_normal(&st, &eps, eps_given));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &eps, tr->c, tr->h, tr->w));
+    DDGAN_TRY(ddgan__step_draw_normal(&st.c, &eps, eps_given));
 
     /* x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (float64 coefficients rounded once) */
     float *h = tr->host_vec;
@@ -262,20 +160,20 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
         h[b] = (float)sqrt(abar[tr->t[b]]);
         h[B + b] = (float)sqrt(1.0 - abar[tr->t[b]]);
     }
-    DDGAN_TRY(upload_vec(&st, &a, h));
-    DDGAN_TRY(upload_vec(&st, &sg, h + B));
-    DDGAN_TRY(scale2(&st, &x0, &a, &eps, &sg, &x_t));
+    DDGAN_TRY(ddgan__step_upload_vec(&st.c, &a, h));
+    DDGAN_TRY(ddgan__step_upload_vec(&st.c, &sg, h + B));
+    DDGAN_TRY(ddgan__step_scale2(&st.c, &x0, &a, &eps, &sg, &x_t));
 
     /* eps_hat = G(x_t, t, z = 0) */
-    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &z, tr->nz, 1, 1));
     DDGAN_TRY(ddgan__tensor_zero(ex, &z));
     ddgan_g_record rec;
     memset(&rec, 0, sizeof rec);
     DDGAN_TRY(ddgan__net_g_forward(ex, tr->g, &x_t, tr->t, &z, &rec, &eps_hat));
 
     /* loss = mean (eps_hat - eps)^2; d loss / d eps_hat = 2 (eps_hat - eps) / N */
-    DDGAN_TRY(alloc(&st, &diff, tr->c, tr->h, tr->w));
-    DDGAN_TRY(alloc(&st, &dout, tr->c, tr->h, tr->w));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &diff, tr->c, tr->h, tr->w));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &dout, tr->c, tr->h, tr->w));
     {
         ddgan_ew_desc d;
         ddgan__ew_dense(&d, DDGAN_DT_F32, B, tr->c, tr->h, tr->w);
@@ -283,14 +181,14 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
         DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, 2.0 / (double)N, 0.0, diff.data, dout.data, 0));
     }
     double ss;
-    DDGAN_TRY(sumsq(&st, diff.data, N, &ss));
+    DDGAN_TRY(ddgan__step_sumsq(&st.c, diff.data, N, &ss));
     const double loss = ss / (double)N;
     DDGAN_TRY(ddgan__net_g_backward(ex, tr->g, &rec, &dout));
-    DDGAN_TRY(clear_frozen(&st));
+    DDGAN_TRY(ddgan__step_clear_frozen(&st.c, tr->g->pt, tr->g->mem.grads));
     double gsq;
-    DDGAN_TRY(sumsq(&st, tr->g->mem.grads, tr->n_g, &gsq));
+    DDGAN_TRY(ddgan__step_sumsq(&st.c, tr->g->mem.grads, tr->n_g, &gsq));
     const double gnorm = sqrt(gsq);
-    if (!st.planning && !(isfinite(loss) && isfinite(gsq))) {
+    if (!st.c.planning && !(isfinite(loss) && isfinite(gsq))) {
         if (tr->cfg.skip_nonfinite) {
             tr->skipped++;
             if (loss_out)
@@ -305,10 +203,10 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
     }
 
     /* global-norm clipping (tf.clip_by_global_norm: g * clip / max(norm, clip)) */
-    if (tr->cfg.grad_clip > 0.0f && (st.planning || gnorm > (double)tr->cfg.grad_clip)) {
+    if (tr->cfg.grad_clip > 0.0f && (st.c.planning || gnorm > (double)tr->cfg.grad_clip)) {
         ddgan_ew_desc d;
         flat_desc(&d, tr->n_g);
-        const double f = st.planning ? 1.0 : (double)tr->cfg.grad_clip / gnorm;
+        const double f = st.c.planning ? 1.0 : (double)tr->cfg.grad_clip / gnorm;
         DDGAN_TRY(DDGAN_K(ex, unary, &d, DDGAN_UN_SCALE, f, 0.0, tr->g->mem.grads, tr->g->mem.grads, 0));
     }
     ddgan_adam_desc ad;
@@ -323,11 +221,11 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
     DDGAN_TRY(DDGAN_K(ex, adam, &ad, tr->g->mem.params, tr->g->mem.grads, tr->m, tr->v));
     if (tr->cfg.use_ema) {
         /* as the DDGAN trainer (EMA.py): the slot starts as a copy of the post-step parameters */
-        if (!tr->ema_ready && !st.planning)
+        if (!tr->ema_ready && !st.c.planning)
             DDGAN_TRY(be->ops->copy_d2d(be, tr->ema, tr->g->mem.params, tr->n_g * sizeof(float)));
         DDGAN_TRY(DDGAN_K(ex, ema, DDGAN_DT_F32, tr->n_g, tr->cfg.ema_decay, tr->ema, tr->g->mem.params));
     }
-    if (st.planning)
+    if (st.c.planning)
         return DDGAN_OK;
     tr->adam_step++;
     tr->ema_ready = tr->cfg.use_ema;
@@ -341,24 +239,9 @@ ddgan_status_t ddgan__ddpm_step(struct ddgan_ddpm_trainer *tr, const float *x0_h
 
 ddgan_status_t ddgan__ddpm_plan(struct ddgan_ddpm_trainer *tr, int batch)
 {
-    ddgan_arena *a = &tr->arena;
-    a->planning = 1;
-    a->used = a->peak = 0;
-    ddgan_status_t st = ddgan__ddpm_step(tr, NULL, batch, NULL, NULL, NULL, NULL);
-    const size_t need = a->peak;
-    a->planning = 0;
-    a->used = 0;
-    DDGAN_TRY(st);
-    if (a->base && need <= a->cap)
-        return DDGAN_OK;
-    ddgan_backend *be = tr->ctx->backend;
-    void *p = NULL;
-    DDGAN_TRY(be->ops->alloc(be, need ? need : DDGAN_ARENA_ALIGN, &p));
-    if (a->base)
-        be->ops->free(be, a->base);
-    a->base = p;
-    a->cap = need;
-    return DDGAN_OK;
+    ddgan__step_plan_begin(&tr->arena);
+    const ddgan_status_t st = ddgan__ddpm_step(tr, NULL, batch, NULL, NULL, NULL, NULL);
+    return ddgan__step_plan_end(&tr->arena, tr->ctx->backend, st);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -20,18 +20,14 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "core/philox.h"
+#include "train/step_ops.h"
 #include "train/trainer.h"
 
 typedef struct step {
     struct ddgan_trainer *tr;
-    int B;
-    int planning;
-    ddgan_backend *be;
     const ddgan_step_draws *dr;
-    uint64_t stream, block; /* the step's Philox stream and next block */
     ddgan_exec ex_d, ex_d_frozen, ex_g, ex_g_frozen;
-    ddgan_exec *ex; /* for arena allocations */
+    ddgan_step_ctx c; /* c.ex: one of the four above, for arena allocations */
 } step;
 
 static ddgan_exec make_exec(struct ddgan_trainer *tr, ddgan_netmem *m, int grads)
@@ -48,101 +44,30 @@ static ddgan_exec make_exec(struct ddgan_trainer *tr, ddgan_netmem *m, int grads
     return ex;
 }
 
-static ddgan_status_t alloc(step *st, ddgan_tensor *t, int c, int h, int w)
-{
-    return ddgan__tensor_alloc(st->ex, t, st->B, c, h, w);
-}
-
-/* A normal draw of t's shape: given (replay) or from the step's stream. The
- * stream position advances either way. */
-static ddgan_status_t draw_normal(step *st, ddgan_tensor *t, const float *given)
-{
-    const size_t n = ddgan__numel(t);
-    const uint64_t block = st->block;
-    st->block += ddgan__philox_blocks(n);
-    if (st->planning)
-        return DDGAN_OK;
-    if (given)
-        return st->be->ops->copy_h2d(st->be, t->data, given, n * sizeof(float));
-    return st->be->ops->compute->rand_normal(st->be, DDGAN_DT_F32, n, st->tr->cfg.seed, st->stream, block,
-                                             t->data);
-}
-
-/* Time indices: uniform integers in [0, T) (host: they feed the embeddings). */
-static ddgan_status_t draw_t(step *st, int64_t *t, const int64_t *given)
-{
-    const int T = st->tr->s->T;
-    float u[4];
-    for (int b = 0; b < st->B; b += 4) {
-        ddgan__philox_uniform(st->tr->cfg.seed, st->stream, st->block + (uint64_t)b / 4, u, 4);
-        for (int k = 0; k < 4 && b + k < st->B; k++) {
-            int v = (int)((double)u[k] * T);
-            t[b + k] = v < T ? v : T - 1;
-        }
-    }
-    st->block += ddgan__philox_blocks((size_t)st->B);
-    if (given) {
-        for (int b = 0; b < st->B; b++) {
-            if (given[b] < 0 || given[b] >= T)
-                return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "draws: t[%d] = %lld not in [0, %d]", b,
-                                 (long long)given[b], T - 1);
-            t[b] = given[b];
-        }
-    }
-    return DDGAN_OK;
-}
-
-/* A per-example coefficient vector [B] uploaded from the host. */
-static ddgan_status_t upload_vec(step *st, ddgan_tensor *v, const float *host)
-{
-    DDGAN_TRY(alloc(st, v, 1, 1, 1));
-    if (st->planning)
-        return DDGAN_OK;
-    return st->be->ops->copy_h2d(st->be, v->data, host, (size_t)st->B * sizeof(float));
-}
-
-/* out = a[b] * x + c[b] * y, per example (float32: (a x) + (c y) as the official code) */
-static ddgan_status_t scale2(step *st, const ddgan_tensor *x, const ddgan_tensor *a, const ddgan_tensor *y,
-                             const ddgan_tensor *c, ddgan_tensor *out)
-{
-    ddgan_tensor tmp;
-    DDGAN_TRY(ddgan__tensor_alloc(st->ex, out, x->n, x->c, x->h, x->w));
-    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &tmp, x->n, x->c, x->h, x->w));
-    ddgan_ew_desc d;
-    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
-    d.b_strides[0] = 1;
-    d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
-    ddgan_exec *ex = st->ex;
-    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, x->data, a->data, tmp.data, 0));
-    DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, y->data, c->data, out->data, 0));
-    ddgan__ew_dense(&d, DDGAN_DT_F32, x->n, x->c, x->h, x->w);
-    return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, tmp.data, out->data, out->data, 0);
-}
-
 /* q_sample_pairs (reference 1.7): draws eps_pair, then eps_q */
 static ddgan_status_t q_pairs(step *st, const ddgan_tensor *x0, const int64_t *t, const float *g_pair,
                               const float *g_q, ddgan_tensor *x_t, ddgan_tensor *x_tp1)
 {
     const ddgan_schedule_t s = st->tr->s;
     float *h = st->tr->host_vec;
-    const int B = st->B;
+    const int B = st->c.B;
     ddgan_tensor ep, eq, a, sg, a1, s1;
-    DDGAN_TRY(alloc(st, &ep, x0->c, x0->h, x0->w));
-    DDGAN_TRY(alloc(st, &eq, x0->c, x0->h, x0->w));
-    DDGAN_TRY(draw_normal(st, &ep, g_pair));
-    DDGAN_TRY(draw_normal(st, &eq, g_q));
+    DDGAN_TRY(ddgan__step_alloc(&st->c, &ep, x0->c, x0->h, x0->w));
+    DDGAN_TRY(ddgan__step_alloc(&st->c, &eq, x0->c, x0->h, x0->w));
+    DDGAN_TRY(ddgan__step_draw_normal(&st->c, &ep, g_pair));
+    DDGAN_TRY(ddgan__step_draw_normal(&st->c, &eq, g_q));
     for (int b = 0; b < B; b++) {
         h[b] = s->coef_f32[DDGAN_COEF_A_S_CUM][t[b]];
         h[B + b] = s->coef_f32[DDGAN_COEF_SIGMAS_CUM][t[b]];
         h[2 * B + b] = s->coef_f32[DDGAN_COEF_A_S][t[b] + 1];
         h[3 * B + b] = s->coef_f32[DDGAN_COEF_SIGMAS][t[b] + 1];
     }
-    DDGAN_TRY(upload_vec(st, &a, h));
-    DDGAN_TRY(upload_vec(st, &sg, h + B));
-    DDGAN_TRY(upload_vec(st, &a1, h + 2 * B));
-    DDGAN_TRY(upload_vec(st, &s1, h + 3 * B));
-    DDGAN_TRY(scale2(st, x0, &a, &eq, &sg, x_t));
-    return scale2(st, x_t, &a1, &ep, &s1, x_tp1);
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &a, h));
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &sg, h + B));
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &a1, h + 2 * B));
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &s1, h + 3 * B));
+    DDGAN_TRY(ddgan__step_scale2(&st->c, x0, &a, &eq, &sg, x_t));
+    return ddgan__step_scale2(&st->c, x_t, &a1, &ep, &s1, x_tp1);
 }
 
 /* sample_posterior: draws eps (also for t = 0), out = c1 x0 + c2 x_tp1 + (t != 0) std eps.
@@ -152,28 +77,23 @@ static ddgan_status_t posterior(step *st, const ddgan_tensor *x0p, const ddgan_t
 {
     const ddgan_schedule_t s = st->tr->s;
     float *h = st->tr->host_vec;
-    const int B = st->B;
+    const int B = st->c.B;
     ddgan_tensor eps, c2, sd, mean, noise;
-    DDGAN_TRY(alloc(st, &eps, x0p->c, x0p->h, x0p->w));
-    DDGAN_TRY(draw_normal(st, &eps, g_eps));
-    for (int b = 0; b < B; b++) {
-        h[b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF1][t[b]];
-        h[B + b] = s->coef_f32[DDGAN_COEF_POST_MEAN_COEF2][t[b]];
-        const float lv = s->coef_f32[DDGAN_COEF_POST_LOG_VARIANCE_CLIPPED][t[b]];
-        h[2 * B + b] = (t[b] != 0 ? 1.0f : 0.0f) * expf(0.5f * lv);
-    }
-    DDGAN_TRY(upload_vec(st, c1, h));
-    DDGAN_TRY(upload_vec(st, &c2, h + B));
-    DDGAN_TRY(upload_vec(st, &sd, h + 2 * B));
-    DDGAN_TRY(scale2(st, x0p, c1, x_tp1, &c2, &mean));
-    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &noise, x0p->n, x0p->c, x0p->h, x0p->w));
+    DDGAN_TRY(ddgan__step_alloc(&st->c, &eps, x0p->c, x0p->h, x0p->w));
+    DDGAN_TRY(ddgan__step_draw_normal(&st->c, &eps, g_eps));
+    ddgan__schedule_posterior_coefs(s, t, B, h, h + B, h + 2 * B);
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, c1, h));
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &c2, h + B));
+    DDGAN_TRY(ddgan__step_upload_vec(&st->c, &sd, h + 2 * B));
+    DDGAN_TRY(ddgan__step_scale2(&st->c, x0p, c1, x_tp1, &c2, &mean));
+    DDGAN_TRY(ddgan__tensor_alloc(st->c.ex, &noise, x0p->n, x0p->c, x0p->h, x0p->w));
     ddgan_ew_desc d;
     ddgan__ew_dense(&d, DDGAN_DT_F32, x0p->n, x0p->c, x0p->h, x0p->w);
     d.b_strides[0] = 1;
     d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
-    ddgan_exec *ex = st->ex;
+    ddgan_exec *ex = st->c.ex;
     DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, eps.data, sd.data, noise.data, 0));
-    DDGAN_TRY(ddgan__tensor_alloc(st->ex, out, x0p->n, x0p->c, x0p->h, x0p->w));
+    DDGAN_TRY(ddgan__tensor_alloc(st->c.ex, out, x0p->n, x0p->c, x0p->h, x0p->w));
     ddgan__ew_dense(&d, DDGAN_DT_F32, x0p->n, x0p->c, x0p->h, x0p->w);
     return DDGAN_K(ex, binary, &d, DDGAN_BIN_AXPBY, 1.0, 1.0, mean.data, noise.data, out->data, 0);
 }
@@ -186,14 +106,14 @@ static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 static ddgan_status_t loss_and_grad(step *st, const ddgan_tensor *logits, double sign, double *loss,
                                     double *mean_logit, ddgan_tensor *dl)
 {
-    const int B = st->B;
-    DDGAN_TRY(alloc(st, dl, 1, 1, 1));
+    const int B = st->c.B;
+    DDGAN_TRY(ddgan__step_alloc(&st->c, dl, 1, 1, 1));
     *loss = 0.0;
     *mean_logit = 0.0;
-    if (st->planning)
+    if (st->c.planning)
         return DDGAN_OK;
     float *l = st->tr->host_vec + 4 * B, *g = st->tr->host_vec + 5 * B;
-    DDGAN_TRY(st->be->ops->copy_d2h(st->be, l, logits->data, (size_t)B * sizeof(float)));
+    DDGAN_TRY(st->c.be->ops->copy_d2h(st->c.be, l, logits->data, (size_t)B * sizeof(float)));
     double sum = 0.0, sl = 0.0;
     for (int b = 0; b < B; b++) {
         sum += softplus(sign * (double)l[b]);
@@ -203,37 +123,7 @@ static ddgan_status_t loss_and_grad(step *st, const ddgan_tensor *logits, double
     }
     *loss = sum / B;
     *mean_logit = sl / B;
-    return st->be->ops->copy_h2d(st->be, dl->data, g, (size_t)B * sizeof(float));
-}
-
-/* ||grads||^2 of a flat buffer (host value; 0 while planning) */
-static ddgan_status_t grad_sumsq(step *st, const void *grads, size_t n, double *out)
-{
-    ddgan_tensor s;
-    DDGAN_TRY(ddgan__tensor_alloc(st->ex, &s, 1, 1, 1, 1));
-    const int64_t shape[4] = {1, 1, 1, (int64_t)n};
-    ddgan_exec *ex = st->ex;
-    DDGAN_TRY(DDGAN_K(ex, reduce, DDGAN_DT_F32, DDGAN_RED_SUMSQ, shape, 0xFu, grads, s.data, 0));
-    *out = 0.0;
-    if (st->planning)
-        return DDGAN_OK;
-    float v;
-    DDGAN_TRY(st->be->ops->copy_d2h(st->be, &v, s.data, sizeof v));
-    *out = v;
-    return DDGAN_OK;
-}
-
-/* Zeroes the gradients of frozen parameters (the Fourier embedding's W), so
- * the flat Adam/EMA updates leave them unchanged. */
-static ddgan_status_t clear_frozen(step *st, const ddgan_param_table *pt, char *grads)
-{
-    if (st->planning)
-        return DDGAN_OK;
-    for (size_t i = 0; i < pt->n; i++)
-        if (!pt->p[i].trainable)
-            DDGAN_TRY(st->be->ops->fill_f32(st->be, (float *)(void *)(grads + pt->p[i].offset * sizeof(float)),
-                                            0.0f, pt->p[i].count));
-    return DDGAN_OK;
+    return st->c.be->ops->copy_h2d(st->c.be, dl->data, g, (size_t)B * sizeof(float));
 }
 
 static ddgan_status_t adam(step *st, void *params, const void *grads, void *m, void *v, size_t n,
@@ -241,13 +131,13 @@ static ddgan_status_t adam(step *st, void *params, const void *grads, void *m, v
 {
     const struct ddgan_trainer *tr = st->tr;
     ddgan_adam_desc d = {DDGAN_DT_F32, n, lr, tr->cfg.beta1, tr->cfg.beta2, tr->cfg.adam_eps, adam_step};
-    ddgan_exec *ex = st->ex;
+    ddgan_exec *ex = st->c.ex;
     return DDGAN_K(ex, adam, &d, params, grads, m, v);
 }
 
 static ddgan_status_t copy_dev(step *st, void *dst, const void *src, size_t n)
 {
-    return st->planning ? DDGAN_OK : st->be->ops->copy_d2d(st->be, dst, src, n * sizeof(float));
+    return st->c.planning ? DDGAN_OK : st->c.be->ops->copy_d2d(st->c.be, dst, src, n * sizeof(float));
 }
 
 double ddgan__trainer_lr(const struct ddgan_trainer *tr, double base)
@@ -277,24 +167,25 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     step st;
     memset(&st, 0, sizeof st);
     st.tr = tr;
-    st.B = B;
-    st.planning = tr->arena.planning;
-    st.be = tr->ctx->backend;
+    st.c.B = B;
+    st.c.planning = tr->arena.planning;
+    st.c.be = tr->ctx->backend;
     st.dr = dr;
-    st.stream = DDGAN_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
+    st.c.seed = tr->cfg.seed;
+    st.c.stream = DDGAN_STREAM_TRAIN_BASE + (uint64_t)tr->global_step;
     st.ex_d = make_exec(tr, &tr->d->mem, 1);
     st.ex_d_frozen = make_exec(tr, &tr->d->mem, 0);
     st.ex_g = make_exec(tr, &tr->g->mem, 1);
     st.ex_g_frozen = make_exec(tr, &tr->g->mem, 0);
-    st.ex = &st.ex_d;
+    st.c.ex = &st.ex_d;
     ddgan__arena_reset(&tr->arena);
-    ddgan_backend *be = st.be;
+    ddgan_backend *be = st.c.be;
     const double lr_d = ddgan__trainer_lr(tr, tr->cfg.lr_d), lr_g = ddgan__trainer_lr(tr, tr->cfg.lr_g);
 
     /* real data, in diffusion units */
     ddgan_tensor x0;
-    DDGAN_TRY(alloc(&st, &x0, tr->c, tr->h, tr->w));
-    if (!st.planning) {
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &x0, tr->c, tr->h, tr->w));
+    if (!st.c.planning) {
         DDGAN_TRY(be->ops->copy_h2d(be, x0.data, x0_host, ddgan__numel(&x0) * sizeof(float)));
         if (tr->data_scale != 1.0) {
             ddgan_ew_desc d;
@@ -311,9 +202,9 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     const size_t mark_step = ddgan__arena_mark(&tr->arena);
 
     /* ---------------- D step ---------------- */
-    if (!st.planning)
+    if (!st.c.planning)
         DDGAN_TRY(be->ops->fill_f32(be, tr->d->mem.grads, 0.0f, tr->n_d));
-    DDGAN_TRY(draw_t(&st, tr->t_d, dr->d_t));
+    DDGAN_TRY(ddgan__step_draw_t(&st.c, tr->s->T, tr->t_d, dr->d_t, "draws"));
     ddgan_tensor x_t, x_tp1, logits, dl, z, x0p, x_pos, c1;
     DDGAN_TRY(q_pairs(&st, &x0, tr->t_d, dr->d_eps_pair, dr->d_eps_q, &x_t, &x_tp1));
     ddgan_d_record rec_real, rec_fake;
@@ -330,8 +221,8 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     else if (do_r1)
         penalty = 0.0;
     ddgan__arena_release(&tr->arena, mark_pair);
-    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
-    DDGAN_TRY(draw_normal(&st, &z, dr->d_z));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &z, tr->nz, 1, 1));
+    DDGAN_TRY(ddgan__step_draw_normal(&st.c, &z, dr->d_z));
     DDGAN_TRY(ddgan__net_g_forward(&st.ex_g_frozen, tr->g, &x_tp1, tr->t_d, &z, NULL, &x0p));
     DDGAN_TRY(posterior(&st, &x0p, &x_tp1, tr->t_d, dr->d_eps_post, &x_pos, &c1));
     DDGAN_TRY(ddgan__net_d_forward(&st.ex_d, tr->d, &x_pos, tr->t_d, &x_tp1, &rec_fake, &logits));
@@ -339,8 +230,8 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
     DDGAN_TRY(loss_and_grad(&st, &logits, 1.0, &err_fake, &d_fake_mean, &dl));
     DDGAN_TRY(ddgan__net_d_backward(&st.ex_d, tr->d, &rec_fake, &dl, NULL));
     double gsq_d;
-    DDGAN_TRY(grad_sumsq(&st, tr->d->mem.grads, tr->n_d, &gsq_d));
-    if (!st.planning && !(is_finite(err_real) && is_finite(err_fake) && is_finite(gsq_d) &&
+    DDGAN_TRY(ddgan__step_sumsq(&st.c, tr->d->mem.grads, tr->n_d, &gsq_d));
+    if (!st.c.planning && !(is_finite(err_real) && is_finite(err_fake) && is_finite(gsq_d) &&
                           (isnan(penalty) ? !do_r1 : is_finite(penalty)))) {
         if (tr->cfg.skip_nonfinite) {
             tr->skipped++;
@@ -359,20 +250,20 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
 
     /* ---------------- G step (through the updated D) ---------------- */
     ddgan__arena_release(&tr->arena, mark_step); /* only x0 outlives the D step */
-    st.ex = &st.ex_g;
-    if (!st.planning)
+    st.c.ex = &st.ex_g;
+    if (!st.c.planning)
         DDGAN_TRY(be->ops->fill_f32(be, tr->g->mem.grads, 0.0f, tr->n_g));
-    DDGAN_TRY(draw_t(&st, tr->t_g, dr->g_t));
+    DDGAN_TRY(ddgan__step_draw_t(&st.c, tr->s->T, tr->t_g, dr->g_t, "draws"));
     DDGAN_TRY(q_pairs(&st, &x0, tr->t_g, dr->g_eps_pair, dr->g_eps_q, &x_t, &x_tp1));
-    DDGAN_TRY(alloc(&st, &z, tr->nz, 1, 1));
-    DDGAN_TRY(draw_normal(&st, &z, dr->g_z));
+    DDGAN_TRY(ddgan__step_alloc(&st.c, &z, tr->nz, 1, 1));
+    DDGAN_TRY(ddgan__step_draw_normal(&st.c, &z, dr->g_z));
     ddgan_g_record grec;
     DDGAN_TRY(ddgan__net_g_forward(&st.ex_g, tr->g, &x_tp1, tr->t_g, &z, &grec, &x0p));
     DDGAN_TRY(posterior(&st, &x0p, &x_tp1, tr->t_g, dr->g_eps_post, &x_pos, &c1));
     /* dx0 is allocated before the D pass, so the D pass (record and
      * backward) is released before G's backward */
     ddgan_tensor dx_pos = {0}, dx0;
-    DDGAN_TRY(ddgan__tensor_alloc(st.ex, &dx0, x0p.n, x0p.c, x0p.h, x0p.w));
+    DDGAN_TRY(ddgan__tensor_alloc(st.c.ex, &dx0, x0p.n, x0p.c, x0p.h, x0p.w));
     const size_t mark_dpass = ddgan__arena_mark(&tr->arena);
     ddgan_d_record rec_g;
     DDGAN_TRY(ddgan__net_d_forward(&st.ex_d_frozen, tr->d, &x_pos, tr->t_g, &x_tp1, &rec_g, &logits));
@@ -385,15 +276,15 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
         ddgan__ew_dense(&d, DDGAN_DT_F32, x0p.n, x0p.c, x0p.h, x0p.w);
         d.b_strides[0] = 1;
         d.b_strides[1] = d.b_strides[2] = d.b_strides[3] = 0;
-        ddgan_exec *ex = st.ex;
+        ddgan_exec *ex = st.c.ex;
         DDGAN_TRY(DDGAN_K(ex, binary, &d, DDGAN_BIN_MUL, 1.0, 0.0, dx_pos.data, c1.data, dx0.data, 0));
     }
     ddgan__arena_release(&tr->arena, mark_dpass);
     DDGAN_TRY(ddgan__net_g_backward(&st.ex_g, tr->g, &grec, &dx0));
-    DDGAN_TRY(clear_frozen(&st, tr->g->pt, tr->g->mem.grads));
+    DDGAN_TRY(ddgan__step_clear_frozen(&st.c, tr->g->pt, tr->g->mem.grads));
     double gsq_g;
-    DDGAN_TRY(grad_sumsq(&st, tr->g->mem.grads, tr->n_g, &gsq_g));
-    if (!st.planning && !(is_finite(err_g) && is_finite(gsq_g))) {
+    DDGAN_TRY(ddgan__step_sumsq(&st.c, tr->g->mem.grads, tr->n_g, &gsq_g));
+    if (!st.c.planning && !(is_finite(err_g) && is_finite(gsq_g))) {
         /* undo D's update: the step changes nothing */
         DDGAN_TRY(copy_dev(&st, tr->d->mem.params, tr->d_bak, tr->n_d));
         DDGAN_TRY(copy_dev(&st, tr->d_m, tr->d_m_bak, tr->n_d));
@@ -413,10 +304,10 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
         /* EMA.py: the slot starts as a copy of the post-step parameters */
         if (!tr->ema_ready)
             DDGAN_TRY(copy_dev(&st, tr->g_ema, tr->g->mem.params, tr->n_g));
-        ddgan_exec *ex = st.ex;
+        ddgan_exec *ex = st.c.ex;
         DDGAN_TRY(DDGAN_K(ex, ema, DDGAN_DT_F32, tr->n_g, tr->cfg.ema_decay, tr->g_ema, tr->g->mem.params));
     }
-    if (st.planning)
+    if (st.c.planning)
         return DDGAN_OK;
 
     tr->adam_step_d++;
@@ -448,22 +339,7 @@ ddgan_status_t ddgan__trainer_step(struct ddgan_trainer *tr, const float *x0_hos
 
 ddgan_status_t ddgan__trainer_plan(struct ddgan_trainer *tr, int batch)
 {
-    ddgan_arena *a = &tr->arena;
-    a->planning = 1;
-    a->used = a->peak = 0;
-    ddgan_status_t st = ddgan__trainer_step(tr, NULL, batch, NULL, NULL);
-    const size_t need = a->peak;
-    a->planning = 0;
-    a->used = 0;
-    DDGAN_TRY(st);
-    if (a->base && need <= a->cap)
-        return DDGAN_OK;
-    ddgan_backend *be = tr->ctx->backend;
-    void *p = NULL;
-    DDGAN_TRY(be->ops->alloc(be, need ? need : DDGAN_ARENA_ALIGN, &p));
-    if (a->base)
-        be->ops->free(be, a->base);
-    a->base = p;
-    a->cap = need;
-    return DDGAN_OK;
+    ddgan__step_plan_begin(&tr->arena);
+    const ddgan_status_t st = ddgan__trainer_step(tr, NULL, batch, NULL, NULL);
+    return ddgan__step_plan_end(&tr->arena, tr->ctx->backend, st);
 }
