@@ -117,7 +117,7 @@ DDGAN_API ddgan_status_t ddgan_ddpm_trainer_create(ddgan_ddpm_trainer_t *out, dd
     if (st == DDGAN_OK && c.use_ema)
         st = ddgan__trainer_zeroed(be, tr->n_g, &tr->ema);
     if (st == DDGAN_OK)
-        st = ddgan__ddpm_ensure_batch(g, c.batch_size);
+        st = ddgan__handle_gen_raise_batch(g, c.batch_size);
     if (st == DDGAN_OK)
         st = ddgan__ddpm_plan(tr, c.batch_size);
     if (st != DDGAN_OK) {

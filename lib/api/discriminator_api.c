@@ -311,18 +311,10 @@ static ddgan_status_t run(ddgan_discriminator_t d, const run_args *a, const char
             d->toy.max_batch = a->batch;
     }
     const ddgan_plan_key key = {a->mode, a->batch, d->cfg.image_size, d->cfg.image_size};
-    if (memcmp(&key, &d->plan, sizeof key) != 0) {
-        ddgan__netmem_plan_begin(&d->mem);
-        ddgan_status_t st = body(d, a);
-        if (st == DDGAN_OK)
-            st = ddgan__netmem_plan_end(&d->mem, NULL);
-        else
-            d->mem.arena.planning = 0;
-        if (st != DDGAN_OK) {
-            memset(&d->plan, 0, sizeof d->plan);
+    if (ddgan__handle_plan_begin(&d->mem, &d->plan, &key)) {
+        const ddgan_status_t st = ddgan__handle_plan_end(&d->mem, &d->plan, &key, body(d, a));
+        if (st != DDGAN_OK)
             return ddgan__error_prefix(st, "%s", fn);
-        }
-        d->plan = key;
     }
     ddgan_status_t st = body(d, a);
     return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);

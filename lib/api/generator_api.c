@@ -26,19 +26,6 @@ static ddgan_status_t check(ddgan_generator_t g, const char *fn)
     return DDGAN_OK;
 }
 
-static void example_shape(ddgan_generator_t g, int *c, int *h, int *w, int *nz)
-{
-    if (g->cls == DDGAN_CLS_TOY) {
-        *c = g->tcfg.data_dim;
-        *h = *w = 1;
-        *nz = g->tcfg.nz;
-    } else {
-        *c = g->cfg.num_channels;
-        *h = *w = g->cfg.image_size;
-        *nz = g->cfg.nz;
-    }
-}
-
 static ddgan_status_t build(ddgan_generator_t *out, ddgan_context_t ctx, const char *json, const char *fn)
 {
     DDGAN_TRY(ddgan__context_check(ctx, fn));
@@ -198,7 +185,7 @@ DDGAN_API ddgan_status_t ddgan_generator_shape(ddgan_generator_t g, int *channel
     static const char fn[] = "ddgan_generator_shape";
     DDGAN_TRY(check(g, fn));
     int c, h, w, z;
-    example_shape(g, &c, &h, &w, &z);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &z);
     if (channels)
         *channels = c;
     if (height)
@@ -239,7 +226,7 @@ typedef struct run_args {
 static ddgan_status_t body(ddgan_generator_t g, const run_args *a)
 {
     int c, h, w, nz;
-    example_shape(g, &c, &h, &w, &nz);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &nz);
     const int B = a->batch;
     ddgan_exec ex = ddgan__netmem_exec(&g->mem, a->mode == MODE_BACKWARD);
     ddgan__arena_reset(&g->mem.arena);
@@ -287,32 +274,17 @@ static ddgan_status_t ensure_batch_capacity(ddgan_generator_t g, int batch)
 {
     if (g->cls != DDGAN_CLS_TOY) /* only ever raised: a trainer may rely on a larger limit */
         return batch > g->net.max_batch ? ddgan__gen_set_max_batch(&g->net, batch) : DDGAN_OK;
-    ddgan_temb *temb = &g->toy.temb;
-    if (batch <= temb->max_batch)
-        return DDGAN_OK;
-    const int dim = temb->dim;
-    ddgan__temb_free(temb);
-    DDGAN_TRY(ddgan__temb_init(temb, dim, batch, DDGAN_DT_F32));
-    g->toy.max_batch = batch;
-    return DDGAN_OK;
+    return batch <= g->toy.temb.max_batch ? DDGAN_OK : ddgan__handle_gen_toy_batch(g, batch);
 }
 
 static ddgan_status_t run(ddgan_generator_t g, const run_args *a, const char *fn)
 {
     DDGAN_TRY(ensure_batch_capacity(g, a->batch));
     const ddgan_plan_key key = {a->mode, a->batch, 0, 0};
-    if (memcmp(&key, &g->plan, sizeof key) != 0) {
-        ddgan__netmem_plan_begin(&g->mem);
-        ddgan_status_t st = body(g, a);
-        if (st == DDGAN_OK)
-            st = ddgan__netmem_plan_end(&g->mem, NULL);
-        else
-            g->mem.arena.planning = 0;
-        if (st != DDGAN_OK) {
-            memset(&g->plan, 0, sizeof g->plan);
+    if (ddgan__handle_plan_begin(&g->mem, &g->plan, &key)) {
+        const ddgan_status_t st = ddgan__handle_plan_end(&g->mem, &g->plan, &key, body(g, a));
+        if (st != DDGAN_OK)
             return ddgan__error_prefix(st, "%s", fn);
-        }
-        g->plan = key;
     }
     ddgan_status_t st = body(g, a);
     return st == DDGAN_OK ? st : ddgan__error_prefix(st, "%s", fn);
@@ -341,7 +313,7 @@ DDGAN_API ddgan_status_t ddgan_generator_forward(ddgan_generator_t g, const floa
     if (!x0_out)
         return DDGAN_ERR(DDGAN_ERR_INVALID_ARGUMENT, "%s: x0_out is NULL", fn);
     int c, h, w, nz;
-    example_shape(g, &c, &h, &w, &nz);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &nz);
     const size_t per = (size_t)c * h * w;
     /* drawn latents: consecutive normals of the host stream, whatever the chunking */
     const uint64_t first = g->ctx->host_stream_block;

@@ -58,36 +58,6 @@ static ddgan_status_t check_sched(ddgan_schedule_t s, const char *fn)
     return DDGAN_OK;
 }
 
-/* Same as generator_api.c's example_shape (duplicated: it is static there). */
-static void example_shape(ddgan_generator_t g, int *c, int *h, int *w, int *nz)
-{
-    if (g->cls == DDGAN_CLS_TOY) {
-        *c = g->tcfg.data_dim;
-        *h = *w = 1;
-        *nz = g->tcfg.nz;
-    } else {
-        *c = g->cfg.num_channels;
-        *h = *w = g->cfg.image_size;
-        *nz = g->cfg.nz;
-    }
-}
-
-/* As generator_api.c's ensure_batch_capacity (static there), but only ever
- * raising the bound, so alternating chunk sizes reallocate nothing. */
-static ddgan_status_t ensure_batch_capacity(ddgan_generator_t g, int batch)
-{
-    if (g->cls != DDGAN_CLS_TOY)
-        return batch <= g->net.max_batch ? DDGAN_OK : ddgan__gen_set_max_batch(&g->net, batch);
-    ddgan_temb *temb = &g->toy.temb;
-    if (batch <= temb->max_batch && batch <= g->toy.max_batch)
-        return DDGAN_OK;
-    const int dim = temb->dim;
-    ddgan__temb_free(temb);
-    DDGAN_TRY(ddgan__temb_init(temb, dim, batch, DDGAN_DT_F32));
-    g->toy.max_batch = batch;
-    return DDGAN_OK;
-}
-
 static int differs(double a, double b) { return fabs(a - b) > 1e-12 * fmax(fabs(a), fabs(b)); }
 
 /* Shared argument checks; *per receives C*H*W. */
@@ -111,7 +81,7 @@ static ddgan_status_t validate(ddgan_generator_t g, ddgan_schedule_t s, size_t n
                          "%s: the schedule has num_timesteps %d but the generator's config has %d", fn,
                          s->T, g->cfg.num_timesteps);
     int c, h, w, nz;
-    example_shape(g, &c, &h, &w, &nz);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &nz);
     *per = (size_t)c * (size_t)h * (size_t)w;
     size_t total;
     if (!ddgan__mul_size(n, *per, &total) || !ddgan__mul_size(total, frames, &total) ||
@@ -174,7 +144,7 @@ static ddgan_status_t load_or_draw(ddgan_exec *ex, const chain_args *a, const fl
 static ddgan_status_t body(ddgan_generator_t g, ddgan_schedule_t s, const chain_args *a)
 {
     int c, h, w, nz;
-    example_shape(g, &c, &h, &w, &nz);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &nz);
     const size_t per = (size_t)c * h * w;
     const int B = a->batch, T = s->T;
     if (B < 1 || B > SAMPLE_CHUNK)
@@ -224,21 +194,10 @@ static ddgan_status_t body(ddgan_generator_t g, ddgan_schedule_t s, const chain_
 
 static ddgan_status_t run(ddgan_generator_t g, ddgan_schedule_t s, const chain_args *a)
 {
-    DDGAN_TRY(ensure_batch_capacity(g, a->batch));
+    DDGAN_TRY(ddgan__handle_gen_raise_batch(g, a->batch));
     const ddgan_plan_key key = {MODE_SAMPLE, a->batch, 0, 0};
-    if (memcmp(&key, &g->plan, sizeof key) != 0) {
-        ddgan__netmem_plan_begin(&g->mem);
-        ddgan_status_t st = body(g, s, a);
-        if (st == DDGAN_OK)
-            st = ddgan__netmem_plan_end(&g->mem, NULL);
-        else
-            g->mem.arena.planning = 0;
-        if (st != DDGAN_OK) {
-            memset(&g->plan, 0, sizeof g->plan);
-            return st;
-        }
-        g->plan = key;
-    }
+    if (ddgan__handle_plan_begin(&g->mem, &g->plan, &key))
+        DDGAN_TRY(ddgan__handle_plan_end(&g->mem, &g->plan, &key, body(g, s, a)));
     return body(g, s, a);
 }
 

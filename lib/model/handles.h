@@ -83,6 +83,29 @@ ddgan_status_t ddgan__handle_load_params(ddgan_netmem *m, const ddgan_param_tabl
 ddgan_status_t ddgan__handle_open(const char *path, const char *config_key, ddgan_st_file **f,
                                   const char **config, const char *fn);
 
+/* A generator's example: [c, h, w] and its latent size nz (toy: [data_dim, 1, 1]). */
+void ddgan__handle_gen_example_shape(ddgan_generator_t g, int *c, int *h, int *w, int *nz);
+/* Raises the generator's batch bound to at least `batch`, never lowering it (a
+ * trainer may rely on a larger bound, and sampling chunks of alternating sizes
+ * then reallocate nothing). The network calls of generator_api.c keep their
+ * own check, on the toy embedding's bound alone, and share the toy part:
+ * ddgan__handle_gen_toy_batch makes a toy generator's bound `batch` (its time
+ * embedding's host scratch is reallocated for it). */
+ddgan_status_t ddgan__handle_gen_raise_batch(ddgan_generator_t g, int batch);
+ddgan_status_t ddgan__handle_gen_toy_batch(ddgan_generator_t g, int batch);
+
+/* Planning a handle's arena for `key` (nn/netmem.h), each network call:
+ *   if (ddgan__handle_plan_begin(&h->mem, &h->plan, &key))
+ *       DDGAN_TRY(ddgan__handle_plan_end(&h->mem, &h->plan, &key, body(...)));
+ *   return body(...);
+ * _begin starts the dry run and returns 1 when the arena was last planned for
+ * another key (0: nothing to plan). _end takes the dry run's status: on
+ * success it sizes the arena and records key; on failure it leaves planning
+ * mode and forgets the old key, so that the next call plans again. */
+int ddgan__handle_plan_begin(ddgan_netmem *m, const ddgan_plan_key *plan, const ddgan_plan_key *key);
+ddgan_status_t ddgan__handle_plan_end(ddgan_netmem *m, ddgan_plan_key *plan, const ddgan_plan_key *key,
+                                      ddgan_status_t planned);
+
 /* Random streams of the context used by the networks (docs/rng.md). */
 enum { DDGAN_STREAM_INIT_G = 16, DDGAN_STREAM_INIT_D = 17 };
 

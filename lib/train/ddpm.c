@@ -428,33 +428,6 @@ void ddgan__ddpm_step_coef(const double *abar, const int *tau, int i, ddgan_ddpm
  * modes and ddgan_sample's). */
 enum { MODE_DDPM_SAMPLE = 0x44445053 };
 
-static void example_shape(ddgan_generator_t g, int *c, int *h, int *w, int *nz)
-{
-    if (g->cls == DDGAN_CLS_TOY) {
-        *c = g->tcfg.data_dim;
-        *h = *w = 1;
-        *nz = g->tcfg.nz;
-    } else {
-        *c = g->cfg.num_channels;
-        *h = *w = g->cfg.image_size;
-        *nz = g->cfg.nz;
-    }
-}
-
-ddgan_status_t ddgan__ddpm_ensure_batch(ddgan_generator_t g, int batch)
-{
-    if (g->cls != DDGAN_CLS_TOY)
-        return batch <= g->net.max_batch ? DDGAN_OK : ddgan__gen_set_max_batch(&g->net, batch);
-    ddgan_temb *temb = &g->toy.temb;
-    if (batch <= temb->max_batch && batch <= g->toy.max_batch)
-        return DDGAN_OK;
-    const int dim = temb->dim;
-    ddgan__temb_free(temb);
-    DDGAN_TRY(ddgan__temb_init(temb, dim, batch, DDGAN_DT_F32));
-    g->toy.max_batch = batch;
-    return DDGAN_OK;
-}
-
 typedef struct chunk_args {
     size_t off; /* first example of this chunk within the request */
     int batch;
@@ -497,7 +470,7 @@ static ddgan_status_t draw_chunk(ddgan_exec *ex, const chunk_args *a, size_t cou
 static ddgan_status_t chunk_body(ddgan_generator_t g, ddgan_schedule_t s, const chunk_args *a)
 {
     int c, h, w, nz;
-    example_shape(g, &c, &h, &w, &nz);
+    ddgan__handle_gen_example_shape(g, &c, &h, &w, &nz);
     const size_t per = (size_t)c * h * w;
     const int B = a->batch;
     if (B < 1 || B > DDGAN_DDPM_SAMPLE_CHUNK)
@@ -561,21 +534,10 @@ static ddgan_status_t chunk_body(ddgan_generator_t g, ddgan_schedule_t s, const 
 
 static ddgan_status_t run_chunk(ddgan_generator_t g, ddgan_schedule_t s, const chunk_args *a)
 {
-    DDGAN_TRY(ddgan__ddpm_ensure_batch(g, a->batch));
+    DDGAN_TRY(ddgan__handle_gen_raise_batch(g, a->batch));
     const ddgan_plan_key key = {MODE_DDPM_SAMPLE, a->batch, 0, 0};
-    if (memcmp(&key, &g->plan, sizeof key) != 0) {
-        ddgan__netmem_plan_begin(&g->mem);
-        ddgan_status_t st = chunk_body(g, s, a);
-        if (st == DDGAN_OK)
-            st = ddgan__netmem_plan_end(&g->mem, NULL);
-        else
-            g->mem.arena.planning = 0;
-        if (st != DDGAN_OK) {
-            memset(&g->plan, 0, sizeof g->plan);
-            return st;
-        }
-        g->plan = key;
-    }
+    if (ddgan__handle_plan_begin(&g->mem, &g->plan, &key))
+        DDGAN_TRY(ddgan__handle_plan_end(&g->mem, &g->plan, &key, chunk_body(g, s, a)));
     return chunk_body(g, s, a);
 }
 

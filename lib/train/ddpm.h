@@ -47,10 +47,6 @@ struct ddgan_ddpm_trainer {
  * message naming fn and the reason. */
 ddgan_status_t ddgan__ddpm_check_models(ddgan_generator_t g, ddgan_schedule_t s, const char *fn);
 
-/* Raises (never lowers: a trainer may rely on a larger bound) the batch
- * bound of the generator's network. */
-ddgan_status_t ddgan__ddpm_ensure_batch(ddgan_generator_t g, int batch);
-
 /* One step on x0 (host, batch examples). t (host, batch) and eps (host,
  * batch x C*H*W, diffusion units) replace the step's draws when non-NULL
  * (their stream positions are consumed either way). *loss (may be NULL)
