@@ -35,6 +35,7 @@ const ddgan_backend_compute ddgan__cpu_compute = {
     .rand_normal = ddgan__ref_rand_normal,
     .rand_uniform = ddgan__ref_rand_uniform,
     .adagn_act_fwd = ddgan__cpu_adagn_act_fwd,
+    .const_scope = ddgan__cpu_const_scope,
 };
 
 static void cpu_destroy(ddgan_backend *be)

@@ -61,6 +61,8 @@ typedef struct cpu_conv_key {
     int n, c_in, h, w, c_out, kh, kw, stride, pad_t, pad_l, pad_b, pad_r;
     int with_bias; /* fwd: bias given; bwd_weights: dbias computed */
     int sum;       /* accumulate = 1 */
+    int inference; /* fwd inside a const_scope: an inference primitive whose
+                    * transformed weights are kept (cpu_conv.c, scoped_weights) */
 } cpu_conv_key;
 
 /* How one tensor of the op reaches the primitive. */
@@ -94,8 +96,24 @@ typedef struct cpu_conv_entry {
     size_t scratch_bytes; /* oneDNN scratchpad */
     size_t ws_bytes;      /* blocked copies and temporaries */
     int blocked;          /* some tensor is reordered */
+    uint64_t serial;      /* creation number: tells a slot's successive entries apart */
     char impl[48];        /* oneDNN's implementation name, e.g. "jit:avx512_core" */
 } cpu_conv_entry;
+
+/* A convolution's weights as its inference primitive wants them
+ * (cpu_conv.c, scoped_weights), with a copy of the weights they were
+ * derived from: reused in a later scope only when the weights still equal
+ * the copy. */
+#define CPU_WCACHE_CAP 256
+typedef struct cpu_wcache {
+    const void *w;         /* the caller's weights */
+    uint64_t entry_serial; /* the primitive (cache entry) they were laid out for */
+    uint64_t epoch;        /* the scope that last checked or derived them */
+    void *buf;             /* derived weights, grow-only */
+    size_t cap;
+    void *copy;            /* the plain weights they were derived from */
+    size_t copy_cap, copy_bytes;
+} cpu_wcache;
 
 /* Per-op timers of DDGAN_CPU_PROFILE (cpu_profile.c). */
 typedef struct cpu_profile cpu_profile;
@@ -125,6 +143,12 @@ typedef struct cpu_state {
     /* upfirdn tables and per-thread planes */
     void *fir_buf;
     size_t fir_cap;
+    /* const_scope: [scope_lo, scope_hi) is not written while scope_open;
+     * each scope has its own epoch (scoped_weights) */
+    const char *scope_lo, *scope_hi;
+    int scope_open;
+    uint64_t scope_epoch;
+    cpu_wcache *wcache; /* CPU_WCACHE_CAP slots, allocated by the first scope */
     /* counters (docs, debugging) */
     uint64_t prims_created, cache_evictions;
     /* DDGAN_CPU_PROFILE: per-op timers, NULL when off */
@@ -211,6 +235,7 @@ ddgan_status_t ddgan__cpu_act_bwd(ddgan_backend *be, ddgan_dtype dt, ddgan_act a
                                   int accumulate);
 ddgan_status_t ddgan__cpu_softmax_fwd(ddgan_backend *be, ddgan_dtype dt, size_t rows, size_t cols,
                                       const void *x, void *y);
+ddgan_status_t ddgan__cpu_const_scope(ddgan_backend *be, const void *base, size_t bytes, int begin);
 ddgan_status_t ddgan__cpu_adagn_act_fwd(ddgan_backend *be, const ddgan_group_norm_desc *d,
                                         const void *x, const void *style, ddgan_act act,
                                         double alpha, void *y);

@@ -399,6 +399,7 @@ const ddgan_backend_compute ddgan__cpu_compute_profiled = {
     .rand_normal = p_rand_normal,
     .rand_uniform = p_rand_uniform,
     .adagn_act_fwd = p_adagn_act_fwd,
+    .const_scope = ddgan__cpu_const_scope, /* a hint: not timed */
 };
 
 cpu_profile *ddgan__cpu_profile_create(void)

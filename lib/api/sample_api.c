@@ -192,13 +192,29 @@ static ddgan_status_t body(ddgan_generator_t g, ddgan_schedule_t s, const chain_
     return a->out ? emit(g, &ex, &xa, &eps, a->out + a->off * per) : DDGAN_OK;
 }
 
+/* body() inside the backend's const_scope over the generator's weights:
+ * nothing writes them while a chunk is sampled, so the backend may derive
+ * transformed copies for the chunk's T evaluations (backend_ops.h). */
+static ddgan_status_t body_const_weights(ddgan_generator_t g, ddgan_schedule_t s,
+                                         const chain_args *a)
+{
+    const ddgan_exec ex = ddgan__netmem_exec(&g->mem, 0);
+    if (!ex.k->const_scope || !ex.params)
+        return body(g, s, a);
+    const size_t bytes = g->mem.n_params * ex.dsz;
+    DDGAN_TRY(ex.k->const_scope(ex.be, ex.params, bytes, 1));
+    const ddgan_status_t st = body(g, s, a);
+    const ddgan_status_t end = ex.k->const_scope(ex.be, ex.params, bytes, 0);
+    return st != DDGAN_OK ? st : end;
+}
+
 static ddgan_status_t run(ddgan_generator_t g, ddgan_schedule_t s, const chain_args *a)
 {
     DDGAN_TRY(ddgan__handle_gen_raise_batch(g, a->batch));
     const ddgan_plan_key key = {MODE_SAMPLE, a->batch, 0, 0};
     if (ddgan__handle_plan_begin(&g->mem, &g->plan, &key))
         DDGAN_TRY(ddgan__handle_plan_end(&g->mem, &g->plan, &key, body(g, s, a)));
-    return body(g, s, a);
+    return body_const_weights(g, s, a);
 }
 
 static ddgan_status_t chain(ddgan_generator_t g, ddgan_schedule_t s, chain_args a, const char *fn)

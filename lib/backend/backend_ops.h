@@ -231,6 +231,15 @@ typedef struct ddgan_backend_compute {
     ddgan_status_t (*adagn_act_fwd)(ddgan_backend *be, const ddgan_group_norm_desc *d,
                                     const void *x, const void *style, ddgan_act act, double alpha,
                                     void *y);
+    /* Optional hint (NULL: none). begin = 1 opens a scope in which the
+     * device bytes [base, base + bytes) are not written (the sampler's
+     * generator weights); until the matching call with begin = 0 the
+     * backend may derive data from them (re-laid-out or transformed
+     * convolution weights) and reuse it. A backend that keeps such data
+     * beyond the scope must check that the weights are unchanged before
+     * using it again. Scopes do not nest; results stay within the parity
+     * bounds either way. */
+    ddgan_status_t (*const_scope)(ddgan_backend *be, const void *base, size_t bytes, int begin);
 } ddgan_backend_compute;
 
 /* adagn_act_fwd's definition, on the ops of table k: group_norm_fwd into y,

@@ -731,6 +731,110 @@ static void count_log(void *user, ddgan_log_level level, const char *msg)
     }
 }
 
+/* A forward of d (bias, accumulate 0) on `be` with weights at w (device),
+ * the rest from seeds; y downloaded into out. */
+static void scoped_fwd(ddgan_backend *be, const ddgan_conv2d_desc *d, void *x, void *w, void *b,
+                       void *y, double *out, size_t ny)
+{
+    OK(be->ops->compute->conv2d_fwd(be, d, x, w, b, y, 0));
+    download(be, DDGAN_DT_F32, y, out, ny);
+}
+
+/* const_scope: inside it a batch-1 32x32 3x3 forward with 64 input
+ * channels runs as an inference primitive (Winograd, weights transformed
+ * once and kept); its results stay within the parity bound, repeat bit for
+ * bit within a scope and across scopes, and follow the weights when they
+ * change between scopes (the kept transform is checked against them), also
+ * when the weights lie outside the scope's range. */
+static void test_const_scope(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    log_count lc = {0, ""};
+    ddgan_context_t ctx = make_ctx("cpu", 2, count_log, &lc);
+    assert_non_null(ctx);
+    ddgan_backend *be = ctx->backend;
+    const ddgan_backend_compute *c = be->ops->compute;
+    assert_non_null(c->const_scope);
+    ddgan_conv2d_desc d = CONVD(1, 64, 32, 32, 32, 3, 1, 1, 1, 1, 1);
+    d.dtype = DDGAN_DT_F32;
+    assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
+    const size_t nx = 64 * 32 * 32, nw = 32 * 64 * 9, ny = 32 * 32 * 32, off = 16;
+    double *hx = rand_vals(nx, 81), *hw1 = rand_vals(nw, 82), *hw2 = rand_vals(nw, 83),
+           *hb = rand_vals(32, 84), *hp = rand_vals(nw + 2 * off, 85);
+    /* the "parameters": one buffer with the weights at element `off` */
+    void *params = upload(be, DDGAN_DT_F32, hp, nw + 2 * off);
+    void *w = (float *)params + off;
+    float *f1 = malloc(nw * sizeof *f1), *f2 = malloc(nw * sizeof *f2);
+    double *y1 = malloc(ny * sizeof *y1), *y2 = malloc(ny * sizeof *y2), *want = malloc(ny * sizeof *want);
+    assert_true(f1 && f2 && y1 && y2 && want);
+    for (size_t i = 0; i < nw; i++) {
+        f1[i] = (float)hw1[i];
+        f2[i] = (float)hw2[i];
+    }
+    OK(be->ops->copy_h2d(be, w, f1, nw * sizeof *f1));
+    void *x = upload(be, DDGAN_DT_F32, hx, nx), *b = upload(be, DDGAN_DT_F32, hb, 32),
+         *y = upload(be, DDGAN_DT_F32, hx, ny);
+    /* ref float64 with weights 1 */
+    ddgan_conv2d_desc d64 = d;
+    d64.dtype = DDGAN_DT_F64;
+    ddgan_backend *rb = ref_be();
+    void *rx = upload(rb, DDGAN_DT_F64, hx, nx), *rw = upload(rb, DDGAN_DT_F64, hw1, nw),
+         *rbias = upload(rb, DDGAN_DT_F64, hb, 32), *ry = upload(rb, DDGAN_DT_F64, hx, ny);
+    OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw, rbias, ry, 0));
+    download(rb, DDGAN_DT_F64, ry, want, ny);
+
+    const size_t pbytes = (nw + 2 * off) * sizeof(float);
+    OK(c->const_scope(be, params, pbytes, 1));
+    const int before = lc.created;
+    scoped_fwd(be, &d, x, w, b, y, y1, ny);
+    print_message("    in scope: %s\n", lc.impl);
+    assert_int_equal(lc.created, before + 1);
+    assert_non_null(strstr(lc.impl, "wino"));
+    const double e1 = norm_err(y1, want, ny);
+    print_message("    scoped forward vs ref f64: %.2e\n", e1);
+    assert_true(e1 <= 1e-5);
+    scoped_fwd(be, &d, x, w, b, y, y2, ny); /* the kept transform */
+    assert_memory_equal(y1, y2, ny * sizeof *y1);
+    OK(c->const_scope(be, params, pbytes, 0));
+    OK(c->const_scope(be, params, pbytes, 1)); /* a later scope: checked, reused */
+    scoped_fwd(be, &d, x, w, b, y, y2, ny);
+    assert_memory_equal(y1, y2, ny * sizeof *y1);
+    OK(c->const_scope(be, params, pbytes, 0));
+
+    /* new weights between scopes: the transform follows them */
+    OK(be->ops->copy_h2d(be, w, f2, nw * sizeof *f2));
+    void *rw2 = upload(rb, DDGAN_DT_F64, hw2, nw);
+    OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw2, rbias, ry, 0));
+    download(rb, DDGAN_DT_F64, ry, want, ny);
+    OK(c->const_scope(be, params, pbytes, 1));
+    scoped_fwd(be, &d, x, w, b, y, y2, ny);
+    OK(c->const_scope(be, params, pbytes, 0));
+    const double e2 = norm_err(y2, want, ny);
+    print_message("    after new weights vs ref f64: %.2e\n", e2);
+    assert_true(e2 <= 1e-5);
+    /* outside any scope, and with the weights outside the scope's range */
+    scoped_fwd(be, &d, x, w, b, y, y1, ny);
+    assert_true(norm_err(y1, want, ny) <= 1e-5);
+    OK(c->const_scope(be, x, nx * sizeof(float), 1));
+    scoped_fwd(be, &d, x, w, b, y, y1, ny);
+    OK(c->const_scope(be, x, nx * sizeof(float), 0));
+    assert_true(norm_err(y1, want, ny) <= 1e-5);
+    /* degenerate hints are no-ops */
+    OK(c->const_scope(be, NULL, 0, 1));
+    OK(c->const_scope(be, NULL, 0, 0));
+
+    void *dev[] = {params, x, b, y};
+    for (int i = 0; i < 4; i++)
+        be->ops->free(be, dev[i]);
+    void *rdev[] = {rx, rw, rw2, rbias, ry};
+    for (int i = 0; i < 5; i++)
+        rb->ops->free(rb, rdev[i]);
+    free(hx), free(hw1), free(hw2), free(hb), free(hp), free(f1), free(f2);
+    free(y1), free(y2), free(want);
+    ddgan_context_destroy(ctx);
+}
+
 static void test_primitive_cache(void **state)
 {
     (void)state;
@@ -1020,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_norm_ew_threaded),
         cmocka_unit_test(test_adagn_fused_bits),
         cmocka_unit_test(test_primitive_cache),
+        cmocka_unit_test(test_const_scope),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
         cmocka_unit_test(test_disc_golden),
