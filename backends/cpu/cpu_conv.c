@@ -140,9 +140,11 @@ static int cpu_use_blocked(const cpu_state *st, const cpu_conv_key *k)
 }
 
 /* Winograd (oneDNN's F(4x4, 3x3) / F(2x2, 3x3) kernels: about 2x fewer
- * multiplications than direct, relative error about 1e-6) for forward 3x3
- * stride-1 convolutions with at least CPU_WINO_MIN_PIXELS output pixels in
- * the batch: oneDNN transforms the weights on every call and parallelises
+ * multiplications than direct, relative error about 1e-6) for forward and
+ * backward-data 3x3 stride-1 convolutions with at least CPU_WINO_MIN_PIXELS
+ * output pixels in the batch, and for the inference primitives of a
+ * const_scope (scope_inference). A training primitive transforms the
+ * weights on every call; oneDNN parallelises
  * over tiles, which pays at training and large sampling batches and loses
  * at batch 1 (measured: docs/backend-cpu.md). Tried first, in the blocked
  * layout; where oneDNN has no Winograd kernel the direct one is used. */
