@@ -164,6 +164,22 @@ static int cpu_probe(char *why, size_t why_cap)
 
 static const ddgan_backend_desc g_cpu_desc;
 
+/* The index in `choices` (NULL-terminated; choices[0] is the default, also
+ * for an unset or empty variable) of $name's value; -1 with the reason in
+ * why for anything else (`use` lists the accepted values). */
+static int env_choice(const char *name, const char *const *choices, const char *use, char *why,
+                      size_t why_cap)
+{
+    const char *v = getenv(name);
+    if (!v || !v[0])
+        return 0;
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(v, choices[i]))
+            return i;
+    snprintf(why, why_cap, "$%s is \"%.40s\" (use %s)", name, v, use);
+    return -1;
+}
+
 static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddgan_backend **out,
                                  char *why, size_t why_cap)
 {
@@ -179,39 +195,16 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
         return DDGAN_ERR_INTERNAL;
     }
     ddgan__cpu_bind_host(params->host);
-    cpu_conv_layout layout = CPU_LAYOUT_AUTO;
-    const char *lay = getenv("DDGAN_CPU_CONV_LAYOUT");
-    if (lay && lay[0] && strcmp(lay, "auto") != 0) {
-        if (!strcmp(lay, "plain")) {
-            layout = CPU_LAYOUT_PLAIN;
-        } else if (!strcmp(lay, "blocked")) {
-            layout = CPU_LAYOUT_BLOCKED;
-        } else {
-            snprintf(why, why_cap, "$DDGAN_CPU_CONV_LAYOUT is \"%.40s\" (use auto, plain or blocked)",
-                     lay);
-            return DDGAN_ERR_INVALID_ARGUMENT;
-        }
-    }
-    int winograd = 1;
-    const char *wino = getenv("DDGAN_CPU_WINOGRAD");
-    if (wino && wino[0] && strcmp(wino, "auto") != 0) {
-        if (!strcmp(wino, "off")) {
-            winograd = 0;
-        } else {
-            snprintf(why, why_cap, "$DDGAN_CPU_WINOGRAD is \"%.40s\" (use auto or off)", wino);
-            return DDGAN_ERR_INVALID_ARGUMENT;
-        }
-    }
-    int gemm_openblas = 0;
-    const char *gemm = getenv("DDGAN_CPU_GEMM");
-    if (gemm && gemm[0] && strcmp(gemm, "onednn") != 0) {
-        if (!strcmp(gemm, "openblas")) {
-            gemm_openblas = 1;
-        } else {
-            snprintf(why, why_cap, "$DDGAN_CPU_GEMM is \"%.40s\" (use onednn or openblas)", gemm);
-            return DDGAN_ERR_INVALID_ARGUMENT;
-        }
-    }
+    static const char *const layouts[] = {"auto", "plain", "blocked", NULL}; /* cpu_conv_layout */
+    static const char *const winos[] = {"auto", "off", NULL};
+    static const char *const gemms[] = {"onednn", "openblas", NULL};
+    int lay, wino, gemm;
+    if ((lay = env_choice("DDGAN_CPU_CONV_LAYOUT", layouts, "auto, plain or blocked", why, why_cap)) < 0 ||
+        (wino = env_choice("DDGAN_CPU_WINOGRAD", winos, "auto or off", why, why_cap)) < 0 ||
+        (gemm = env_choice("DDGAN_CPU_GEMM", gemms, "onednn or openblas", why, why_cap)) < 0)
+        return DDGAN_ERR_INVALID_ARGUMENT;
+    const cpu_conv_layout layout = (cpu_conv_layout)lay;
+    const int winograd = wino == 0, gemm_openblas = gemm == 1;
     ddgan_backend *be = calloc(1, sizeof *be);
     cpu_state *st = calloc(1, sizeof *st);
     cpu_conv_entry *cache = calloc(CPU_CONV_CACHE_CAP, sizeof *cache);

@@ -110,6 +110,14 @@ static const char *kind_name(int kind)
                                        : "conv2d_bwd_weights";
 }
 
+/* Output pixels per image of key k (h_out x w_out). */
+static int64_t key_plane(const cpu_conv_key *k)
+{
+    const int64_t h_out = (k->h + k->pad_t + k->pad_b - k->kh) / k->stride + 1;
+    const int64_t w_out = (k->w + k->pad_l + k->pad_r - k->kw) / k->stride + 1;
+    return h_out * w_out;
+}
+
 /* Measured on the DDGAN shapes (docs/backend-cpu.md): with blocked layouts
  * 3x3 convolutions run 1.3x-6x faster including the reorders (also with one
  * input channel), 1x1 ones mostly slower (little compute per byte
@@ -132,11 +140,8 @@ static int cpu_use_blocked(const cpu_state *st, const cpu_conv_key *k)
     }
     if (k->kh * k->kw <= 1)
         return 0;
-    const int64_t h_out = (k->h + k->pad_t + k->pad_b - k->kh) / k->stride + 1;
-    const int64_t w_out = (k->w + k->pad_l + k->pad_r - k->kw) / k->stride + 1;
     const int64_t wbytes = (int64_t)k->c_out * k->c_in * k->kh * k->kw * (int64_t)sizeof(float);
-    return !((int64_t)k->n * h_out * w_out <= CPU_PLAIN_MAX_PIXELS &&
-             wbytes >= CPU_PLAIN_MIN_WEIGHT_BYTES);
+    return !(k->n * key_plane(k) <= CPU_PLAIN_MAX_PIXELS && wbytes >= CPU_PLAIN_MIN_WEIGHT_BYTES);
 }
 
 /* Winograd (oneDNN's F(4x4, 3x3) / F(2x2, 3x3) kernels: about 2x fewer
@@ -155,8 +160,7 @@ static int cpu_use_winograd(const cpu_state *st, const cpu_conv_key *k)
     if (!st->winograd || st->conv_layout == CPU_LAYOUT_PLAIN || k->kind == CPU_CONV_BWD_WEIGHTS ||
         k->kh != 3 || k->kw != 3 || k->stride != 1 || k->c_in < 16 || k->c_out < 16)
         return 0;
-    const int64_t h_out = k->h + k->pad_t + k->pad_b - 2, w_out = k->w + k->pad_l + k->pad_r - 2;
-    return (int64_t)k->n * h_out * w_out >= CPU_WINO_MIN_PIXELS;
+    return k->n * key_plane(k) >= CPU_WINO_MIN_PIXELS;
 }
 
 /* ------------------------------------------------------------------------ */
