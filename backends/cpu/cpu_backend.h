@@ -97,11 +97,13 @@ typedef struct cpu_conv_entry {
     size_t ws_bytes;      /* blocked copies and temporaries */
     int blocked;          /* some tensor is reordered */
     uint64_t serial;      /* creation number: tells a slot's successive entries apart */
-    char impl[48];        /* oneDNN's implementation name, e.g. "jit:avx512_core" */
+    char impl[64];        /* the implementation, e.g. oneDNN's "jit:avx512_core" */
+    struct cpu_wino_plan *wino; /* set: the plug-in's Winograd (cpu_winograd.h) instead of prim */
 } cpu_conv_entry;
 
-/* A convolution's weights as its inference primitive wants them
- * (cpu_conv.c, scoped_weights), with a copy of the weights they were
+/* A convolution's weights as its inference entry wants them (transformed
+ * for the plug-in's Winograd, or reordered for a oneDNN primitive;
+ * cpu_conv.c, scoped_weights), with a copy of the weights they were
  * derived from: reused in a later scope only when the weights still equal
  * the copy. */
 #define CPU_WCACHE_CAP 256
@@ -211,6 +213,16 @@ void *ddgan__cpu_grow(void **buf, size_t *cap, size_t bytes, const char *what);
 
 /* dst[i] += src[i] with the instance's threads. */
 void ddgan__cpu_add_f32(const cpu_state *st, float *dst, const float *src, size_t n);
+
+/* A oneDNN reorder primitive from -> to on eng; `sum`: adds to the
+ * destination (cpu_conv.c). */
+dnnl_status_t ddgan__cpu_make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
+                                      const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out);
+
+/* dst[j * dst_stride + i] = src[i * src_stride + j] (+= when accumulating)
+ * for i < rows, j < cols (cpu_transpose.c). */
+void ddgan__cpu_transpose(const float *src, size_t src_stride, float *dst, size_t dst_stride,
+                          int rows, int cols, int accumulate);
 
 /* Releases the cached primitives (cpu_conv.c). */
 void ddgan__cpu_conv_cache_clear(cpu_state *st);

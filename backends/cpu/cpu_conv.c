@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_winograd.h"
 #include "ref/ref_ops.h"
 
 /* ------------------------------------------------------------------------ */
@@ -52,24 +53,25 @@ static int conv_fast(const ddgan_backend *be, const ddgan_conv2d_desc *in, int a
     return 1;
 }
 
-/* Forward convolutions that run as inference primitives inside a
- * const_scope: oneDNN's Winograd forward_inference kernels, which take
- * their weights pre-transformed (a reorder into the "wino" format, done by
- * scoped_weights once and kept), for 3x3 stride-1 layers of at least
- * CPU_SCOPE_MIN_PLANE output pixels per image (32x32) below the batch
- * Winograd threshold. Measured at batch 1 on the CIFAR-10 generator:
- * 32x32 layers at 600-655 model-GFLOP/s instead of 410-435; 16x16 ones
- * slower than plain (271-328 against 366-415), hence the plane size. */
-#define CPU_SCOPE_MIN_PLANE 1024
+/* Forward convolutions that run as inference entries inside a const_scope:
+ * the plug-in's Winograd (cpu_winograd.h), whose weights are transformed
+ * once and kept (scoped_weights), for 3x3 stride-1 layers with padding 1
+ * below the batch Winograd threshold (batch-1 sampling). Measured at batch
+ * 1 on the CIFAR-10 generator, weights streamed from memory as in a
+ * sampling step (docs/backend-cpu.md): 32x32 layers at 850-910
+ * model-GFLOP/s (oneDNN's Winograd inference kernels: 600-655, direct
+ * 410-435), 16x16 at about 700 (direct 390), 8x8 at 450-470 (direct
+ * 310-325). */
 #define CPU_WINO_MIN_PIXELS 4096
+#define CPU_SCOPE_MIN_PLANE 256
 static int scope_inference(const cpu_state *st, const ddgan_conv2d_desc *d, const void *weight)
 {
     if (!st->scope_open || !st->winograd || st->conv_layout == CPU_LAYOUT_PLAIN ||
         (const char *)weight < st->scope_lo || (const char *)weight >= st->scope_hi)
         return 0;
     const int64_t plane = (int64_t)d->h_out * d->w_out;
-    return d->kh == 3 && d->kw == 3 && d->stride == 1 && d->c_in >= 64 && d->c_out >= 16 &&
-           plane >= CPU_SCOPE_MIN_PLANE && (int64_t)d->n * plane < CPU_WINO_MIN_PIXELS;
+    return ddgan__cpu_wino_fits(d) && plane >= CPU_SCOPE_MIN_PLANE &&
+           (int64_t)d->n * plane < CPU_WINO_MIN_PIXELS;
 }
 
 static cpu_conv_key make_key(cpu_conv_kind kind, const ddgan_conv2d_desc *d, int with_bias, int sum)
@@ -144,19 +146,18 @@ static int cpu_use_blocked(const cpu_state *st, const cpu_conv_key *k)
     return !(k->n * key_plane(k) <= CPU_PLAIN_MAX_PIXELS && wbytes >= CPU_PLAIN_MIN_WEIGHT_BYTES);
 }
 
-/* Winograd (oneDNN's F(4x4, 3x3) / F(2x2, 3x3) kernels: about 2x fewer
+/* oneDNN's Winograd (F(4x4, 3x3) / F(2x2, 3x3) kernels: about 2x fewer
  * multiplications than direct, relative error about 1e-6) for forward and
  * backward-data 3x3 stride-1 convolutions with at least CPU_WINO_MIN_PIXELS
- * output pixels in the batch, and for the inference primitives of a
- * const_scope (scope_inference). A training primitive transforms the
- * weights on every call; oneDNN parallelises
- * over tiles, which pays at training and large sampling batches and loses
- * at batch 1 (measured: docs/backend-cpu.md). Tried first, in the blocked
- * layout; where oneDNN has no Winograd kernel the direct one is used. */
+ * output pixels in the batch. A training primitive transforms the weights
+ * on every call; oneDNN parallelises over tiles, which pays at training and
+ * large sampling batches and loses at batch 1 (measured:
+ * docs/backend-cpu.md). Tried first, in the blocked layout; where oneDNN
+ * has no Winograd kernel the direct one is used. */
 static int cpu_use_winograd(const cpu_state *st, const cpu_conv_key *k)
 {
     if (k->inference)
-        return 1;
+        return 0; /* the plug-in's own (entry_create) */
     if (!st->winograd || st->conv_layout == CPU_LAYOUT_PLAIN || k->kind == CPU_CONV_BWD_WEIGHTS ||
         k->kh != 3 || k->kw != 3 || k->stride != 1 || k->c_in < 16 || k->c_out < 16)
         return 0;
@@ -181,6 +182,7 @@ static void entry_release(cpu_conv_entry *e)
         dnnl_memory_destroy(e->scratch_mem);
     if (e->prim)
         dnnl_primitive_destroy(e->prim);
+    ddgan__cpu_wino_plan_destroy(e->wino);
     memset(e, 0, sizeof *e);
 }
 
@@ -212,9 +214,8 @@ void ddgan__cpu_conv_cache_clear(cpu_state *st)
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
 
-/* A reorder primitive from -> to; `sum`: adds to the destination. */
-static dnnl_status_t make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
-                                  const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
+dnnl_status_t ddgan__cpu_make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
+                                      const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -373,10 +374,10 @@ static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int block
             DNNL_TRY(dnnl_memory_create(&t->user, spec[i].plain, st->engine, DNNL_MEMORY_NONE),
                      "memory object");
             if (spec[i].is_out)
-                DNNL_TRY(make_reorder(st->engine, chosen, spec[i].plain, k->sum, &t->reorder),
+                DNNL_TRY(ddgan__cpu_make_reorder(st->engine, chosen, spec[i].plain, k->sum, &t->reorder),
                          "reorder");
             else
-                DNNL_TRY(make_reorder(st->engine, spec[i].plain, chosen, 0, &t->reorder), "reorder");
+                DNNL_TRY(ddgan__cpu_make_reorder(st->engine, spec[i].plain, chosen, 0, &t->reorder), "reorder");
             e->blocked = 1;
         } else if (spec[i].is_out && k->sum && !post_sum) {
             t->mode = CPU_T_TMP_ADD;
@@ -419,7 +420,26 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
     dnnl_status_t s = dnnl_unimplemented;
     cpu_section sec;
     ddgan__cpu_section_enter(st, st->num_threads, &sec);
-    if (cpu_use_winograd(st, k)) {
+    if (k->inference) {
+        /* the plug-in's Winograd; failing that, oneDNN's direct kernel */
+        memset(e, 0, sizeof *e);
+        ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
+                               .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
+                               .stride = k->stride, .pad_t = k->pad_t, .pad_l = k->pad_l,
+                               .pad_b = k->pad_b, .pad_r = k->pad_r};
+        ddgan__conv2d_desc_finish(&d);
+        const int m = ddgan__cpu_wino_tile(&d);
+        s = ddgan__cpu_wino_plan_create(st->engine, &d, m, &e->wino, &step);
+        if (s == dnnl_success) {
+            e->ws_bytes = e->wino->ws_bytes;
+            e->scratch_bytes = e->wino->scratch_bytes;
+            snprintf(e->impl, sizeof e->impl, "plug-in Winograd F(%dx%d,3x3), matmul %s", m, m,
+                     e->wino->impl);
+        } else {
+            s = dnnl_unimplemented;
+        }
+    }
+    if (s != dnnl_success && cpu_use_winograd(st, k)) {
         /* any failure here (no Winograd kernel for the shape, ...): direct */
         memset(e, 0, sizeof *e);
         s = entry_build(st, k, 1, dnnl_convolution_winograd, e, &step);
@@ -461,11 +481,12 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
     st->prims_created++;
     e->serial = st->prims_created;
     ddgan__cpu_log(be, DDGAN_LOG_DEBUG,
-                   "cpu backend: %s %dx%dx%dx%d>%d k%dx%d s%d pads (%d,%d,%d,%d)%s%s: oneDNN %s, "
+                   "cpu backend: %s %dx%dx%dx%d>%d k%dx%d s%d pads (%d,%d,%d,%d)%s%s: %s%s, "
                    "%s layout, scratchpad %zu bytes, workspace %zu bytes",
                    kind_name(k->kind), k->n, k->c_in, k->h, k->w, k->c_out, k->kh, k->kw, k->stride,
                    k->pad_t, k->pad_l, k->pad_b, k->pad_r, k->with_bias ? " bias" : "",
-                   k->sum ? " accumulate" : "", e->impl, e->blocked ? "blocked" : "plain",
+                   k->sum ? " accumulate" : "", e->wino ? "" : "oneDNN ", e->impl,
+                   e->wino ? "Winograd-domain" : e->blocked ? "blocked" : "plain",
                    e->scratch_bytes, e->ws_bytes);
     return DDGAN_OK;
 }
@@ -511,17 +532,17 @@ static int grow_plain(void **buf, size_t *cap, size_t bytes)
     return 0;
 }
 
-/* The buffer that holds weights w laid out for inference entry e inside the
- * open scope. *fresh = 1: the caller must derive them into it (reorder);
- * 0: it holds them already, derived in this scope or in an earlier one from
- * weights equal to w's current contents (compared byte for byte once per
- * scope: 2.4 MB take about 0.1 ms, the wino reorder 12 ms). NULL when no
- * slot or memory is free: the caller reorders into the workspace, as outside
- * a scope (short of memory is not an error for a cache). Slots are found by
+/* The buffer that holds weights w as inference entry e wants them (derived
+ * from the plain weights into `derived` bytes) inside the open scope.
+ * *fresh = 1: the caller must derive them into it; 0: it holds them
+ * already, derived in this scope or in an earlier one from weights equal to
+ * w's current contents (compared byte for byte once per scope: 2.4 MB take
+ * about 0.1 ms, a transform milliseconds). NULL when no slot or memory is
+ * free (short of memory is not an error for a cache). Slots are found by
  * the weights' address and the entry's serial (an evicted and re-created
- * entry is another layout). */
-static void *scoped_weights(cpu_state *st, const cpu_conv_entry *e, const cpu_conv_tensor *t,
-                            const void *w, int *fresh)
+ * entry may want another layout). */
+static void *scoped_weights(cpu_state *st, const cpu_conv_entry *e, size_t derived, const void *w,
+                            int *fresh)
 {
     if (!st->wcache)
         return NULL;
@@ -541,10 +562,8 @@ static void *scoped_weights(cpu_state *st, const cpu_conv_entry *e, const cpu_co
         *fresh = 0;
         return slot->buf;
     }
-    const dnnl_memory_desc_t *md = NULL;
     slot->w = NULL; /* until derived again */
-    if (dnnl_memory_get_memory_desc(t->mem, &md) != dnnl_success || !md ||
-        grow_plain(&slot->buf, &slot->cap, dnnl_memory_desc_get_size(md)) != 0 ||
+    if (grow_plain(&slot->buf, &slot->cap, derived) != 0 ||
         grow_plain(&slot->copy, &slot->copy_cap, plain) != 0)
         return NULL;
     memcpy(slot->copy, w, plain);
@@ -554,6 +573,15 @@ static void *scoped_weights(cpu_state *st, const cpu_conv_entry *e, const cpu_co
     slot->epoch = st->scope_epoch;
     *fresh = 1;
     return slot->buf;
+}
+
+/* Un-claims the slot whose buffer is buf (its weights were not derived
+ * after all: a failed reorder). */
+static void scoped_forget(cpu_state *st, const void *buf)
+{
+    for (int i = 0; st->wcache && i < CPU_WCACHE_CAP; i++)
+        if (st->wcache[i].buf == buf)
+            st->wcache[i].w = NULL;
 }
 
 ddgan_status_t ddgan__cpu_const_scope(ddgan_backend *be, const void *base, size_t bytes, int begin)
@@ -623,11 +651,21 @@ static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *cons
         const cpu_conv_tensor *t = &e->t[i];
         if (t->mode == CPU_T_REORDER_IN && t->arg == DNNL_ARG_WEIGHTS && e->key.inference) {
             int fresh = 0;
-            void *w = scoped_weights(st, e, t, ptrs[i], &fresh);
+            const dnnl_memory_desc_t *md = NULL;
+            void *w = dnnl_memory_get_memory_desc(t->mem, &md) == dnnl_success && md
+                          ? scoped_weights(st, e, dnnl_memory_desc_get_size(md), ptrs[i], &fresh)
+                          : NULL;
             if (w) {
                 s = dnnl_memory_set_data_handle(t->mem, w);
-                if (s != dnnl_success || !fresh)
-                    continue; /* derived already from these very weights */
+                if (s == dnnl_success && fresh) {
+                    dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, t->user}, {DNNL_ARG_TO, t->mem}};
+                    s = dnnl_primitive_execute(t->reorder, st->stream, 2, ra);
+                    if (s == dnnl_success)
+                        s = dnnl_stream_wait(st->stream);
+                }
+                if (s != dnnl_success && fresh)
+                    scoped_forget(st, w);
+                continue; /* derived now or already from these very weights */
             } /* else (no slot, no memory): into the workspace as without a scope */
         }
         if (t->mode == CPU_T_REORDER_IN) {
@@ -658,6 +696,44 @@ static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *cons
     return DDGAN_OK;
 }
 
+/* Runs Winograd entry e: y (+)= conv(x, weight) + bias. *declined = 1 (and
+ * nothing done) when the transformed weights cannot be kept (no cache slot
+ * or memory): the caller runs the direct kernel instead, as transforming
+ * them on every call would cost more than the convolution. */
+static ddgan_status_t wino_exec(ddgan_backend *be, cpu_conv_entry *e, const float *x,
+                                const float *weight, const float *bias, float *y, int accumulate,
+                                int *declined)
+{
+    cpu_state *st = be->state;
+    const cpu_wino_plan *p = e->wino;
+    int fresh = 0;
+    *declined = 0;
+    unsigned char *ws = ddgan__cpu_grow(&st->ws, &st->ws_cap, p->ws_bytes, "convolution workspace");
+    void *scratch = NULL;
+    if (ws && p->scratch_bytes)
+        scratch = ddgan__cpu_grow(&st->scratch, &st->scratch_cap, p->scratch_bytes,
+                                  "oneDNN scratchpad");
+    if (!ws || (p->scratch_bytes && !scratch))
+        return DDGAN_ERR_OUT_OF_MEMORY;
+    float *u = scoped_weights(st, e, p->u_bytes, weight, &fresh);
+    if (!u) {
+        *declined = 1;
+        return DDGAN_OK;
+    }
+    cpu_section sec;
+    ddgan__cpu_section_enter(st, st->num_threads, &sec);
+    if (fresh)
+        ddgan__cpu_wino_weights(p, weight, u, st->num_threads);
+    const dnnl_status_t s =
+        ddgan__cpu_wino_run(p, st->stream, x, u, bias, y, accumulate, ws, scratch, st->num_threads);
+    ddgan__cpu_section_leave(&sec);
+    if (s != dnnl_success)
+        return ddgan__set_error(DDGAN_ERR_BACKEND, "conv2d_fwd: oneDNN execution failed: %s",
+                                ddgan__cpu_dnnl_status_str(s));
+    return DDGAN_OK;
+}
+
+
 /* ------------------------------------------------------------------------ */
 /* The ops                                                                  */
 
@@ -671,6 +747,14 @@ ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc 
     k.inference = scope_inference(be->state, &d, weight);
     cpu_conv_entry *e;
     DDGAN_TRY(conv_entry(be, &k, &e));
+    if (e->wino) {
+        int declined = 0;
+        const ddgan_status_t s = wino_exec(be, e, x, weight, bias, y, accumulate, &declined);
+        if (!declined)
+            return s;
+        k.inference = 0; /* the direct kernel, as outside a scope */
+        DDGAN_TRY(conv_entry(be, &k, &e));
+    }
     if (e->fallback)
         return ddgan__ref_conv2d_fwd(be, desc, x, weight, bias, y, accumulate);
     void *ptrs[CPU_CONV_MAX_TENSORS];

@@ -78,27 +78,43 @@ static int row_blocks(const ddgan_matmul_desc *d)
     return nb > 8 ? 8 : nb;
 }
 
-/* Task t of a product cut into nb row blocks of `rows` rows: one sgemm on
- * the calling thread. Returns 1 when oneDNN reports a failure. */
+/* Column blocks: products of a few rows against a large B (the dense
+ * layers of a batch-1 forward, 1 x 512 x 256 and alike) stream B from
+ * memory and are bound by one core's bandwidth; blocks of at least 128
+ * columns let the threads share B. Also a function of the shape only: each
+ * column's sum is the same whichever block computes it. */
+static int col_blocks(const ddgan_matmul_desc *d)
+{
+    if (d->batch > 1 || d->m > 4 || d->n < 256 || (int64_t)d->n * d->k < ((int64_t)1 << 16))
+        return 1;
+    int nb = d->n / 128;
+    return nb > 8 ? 8 : nb;
+}
+
+/* Task t of a product cut into nb row blocks of `rows` rows and nc column
+ * blocks of `cols` columns: one sgemm on the calling thread. Returns 1 when
+ * oneDNN reports a failure. */
 static int gemm_task(const ddgan_matmul_desc *d, int openblas, const float *A, const float *B, float *C,
-                     int nb, int rows, int64_t t)
+                     int nb, int rows, int nc, int cols, int64_t t)
 {
     const float alpha = (float)d->alpha, beta = (float)d->beta; /* here: see REF_SCALAR */
-    const int64_t i = t / nb;
-    const int r0 = (int)(t % nb) * rows;
+    const int64_t i = t / ((int64_t)nb * nc), rc = t % ((int64_t)nb * nc);
+    const int r0 = (int)(rc / nc) * rows, c0 = (int)(rc % nc) * cols;
     const int mr = d->m - r0 < rows ? d->m - r0 : rows;
-    if (mr <= 0)
+    const int nr = d->n - c0 < cols ? d->n - c0 : cols;
+    if (mr <= 0 || nr <= 0)
         return 0;
-    /* rows r0.. of op(A): rows of A, or columns of A when transposed */
+    /* rows r0.. of op(A): rows of A, or columns of A when transposed;
+     * columns c0.. of op(B): columns of B, or rows of B when transposed */
     const float *Ai = A + i * d->stride_a + (d->trans_a ? (int64_t)r0 : (int64_t)r0 * d->lda);
-    const float *Bi = B + i * d->stride_b;
-    float *Ci = C + i * d->stride_c + (int64_t)r0 * d->ldc;
+    const float *Bi = B + i * d->stride_b + (d->trans_b ? (int64_t)c0 * d->ldb : (int64_t)c0);
+    float *Ci = C + i * d->stride_c + (int64_t)r0 * d->ldc + c0;
     if (openblas) {
         cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans,
-                    mr, d->n, d->k, alpha, Ai, (int)d->lda, Bi, (int)d->ldb, beta, Ci, (int)d->ldc);
+                    mr, nr, d->k, alpha, Ai, (int)d->lda, Bi, (int)d->ldb, beta, Ci, (int)d->ldc);
         return 0;
     }
-    return dnnl_sgemm(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N', mr, d->n, d->k, alpha, Ai, d->lda, Bi,
+    return dnnl_sgemm(d->trans_a ? 'T' : 'N', d->trans_b ? 'T' : 'N', mr, nr, d->k, alpha, Ai, d->lda, Bi,
                       d->ldb, beta, Ci, d->ldc) != dnnl_success;
 }
 
@@ -121,11 +137,11 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
         blas_threads(1);
     const float *A = a, *B = b;
     float *C = c;
-    const int nb = row_blocks(d);
-    const int rows = (d->m + nb - 1) / nb;
-    const int64_t tasks = (int64_t)d->batch * nb;
+    const int nb = row_blocks(d), nc = col_blocks(d);
+    const int rows = (d->m + nb - 1) / nb, cols = (d->n + nc - 1) / nc;
+    const int64_t tasks = (int64_t)d->batch * nb * nc;
     const double flops = 2.0 * d->batch * (double)d->m * d->n * d->k;
-    int nt = st->num_threads > 1 && flops >= 4e6 ? st->num_threads : 1;
+    int nt = st->num_threads > 1 && (flops >= 4e6 || nc > 1) ? st->num_threads : 1;
     if (nt > tasks)
         nt = (int)tasks;
     int failed = 0;
@@ -136,7 +152,7 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
     ddgan__cpu_section_enter(st, nt == 1 ? 1 : st->num_threads, &sec);
     if (nt == 1) {
         for (int64_t t = 0; t < tasks && !failed; t++)
-            failed = gemm_task(d, openblas, A, B, C, nb, rows, t);
+            failed = gemm_task(d, openblas, A, B, C, nb, rows, nc, cols, t);
     } else {
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt) reduction(| : failed)
@@ -147,7 +163,7 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
 #pragma omp for schedule(static)
 #endif
             for (int64_t t = 0; t < tasks; t++)
-                failed |= gemm_task(d, openblas, A, B, C, nb, rows, t);
+                failed |= gemm_task(d, openblas, A, B, C, nb, rows, nc, cols, t);
         }
     }
     ddgan__cpu_section_leave(&sec);

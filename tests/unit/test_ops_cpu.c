@@ -790,7 +790,7 @@ static void test_const_scope(void **state)
     scoped_fwd(be, &d, x, w, b, y, y1, ny);
     print_message("    in scope: %s\n", lc.impl);
     assert_int_equal(lc.created, before + 1);
-    assert_non_null(strstr(lc.impl, "wino"));
+    assert_non_null(strstr(lc.impl, "Winograd"));
     const double e1 = norm_err(y1, want, ny);
     print_message("    scoped forward vs ref f64: %.2e\n", e1);
     assert_true(e1 <= 1e-5);
@@ -832,6 +832,103 @@ static void test_const_scope(void **state)
         rb->ops->free(rb, rdev[i]);
     free(hx), free(hw1), free(hw2), free(hb), free(hp), free(f1), free(f2);
     free(y1), free(y2), free(want);
+    ddgan_context_destroy(ctx);
+}
+
+/* The plug-in's own Winograd (cpu_winograd.c), which const_scope forwards
+ * of 3x3 stride-1 padding-1 layers take at small batches: F(4x4, 3x3) on
+ * planes of 1024 pixels and more, F(2x2, 3x3) from 256. Each case against
+ * ref float64 (with and without bias, written and accumulated), on planes
+ * whose sides are no multiple of the tile or of 16 (partial tiles, the
+ * transposes' edges), batch 2; and bit-identical on 1, 2 and 3 threads. */
+typedef struct wino_case {
+    ddgan_conv2d_desc d;
+    const char *tile; /* expected in the log line */
+} wino_case;
+
+static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
+                           int accumulate, uint64_t seed, double *out)
+{
+    ddgan_backend *be = ctx->backend;
+    const size_t nx = (size_t)d->n * d->c_in * d->h * d->w, nw = (size_t)d->c_out * d->c_in * 9,
+                 ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+    double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1), *hb = rand_vals(d->c_out, seed + 2),
+           *hy = rand_vals(ny, seed + 3);
+    void *x = upload(be, DDGAN_DT_F32, hx, nx), *w = upload(be, DDGAN_DT_F32, hw, nw),
+         *b = upload(be, DDGAN_DT_F32, hb, d->c_out), *y = upload(be, DDGAN_DT_F32, hy, ny);
+    OK(be->ops->compute->const_scope(be, w, nw * sizeof(float), 1));
+    OK(be->ops->compute->conv2d_fwd(be, d, x, w, with_bias ? b : NULL, y, accumulate));
+    OK(be->ops->compute->const_scope(be, w, nw * sizeof(float), 0));
+    download(be, DDGAN_DT_F32, y, out, ny);
+    void *dev[] = {x, w, b, y};
+    for (int i = 0; i < 4; i++)
+        be->ops->free(be, dev[i]);
+    free(hx), free(hw), free(hb), free(hy);
+}
+
+static void test_wino_scope(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const wino_case cases[] = {
+        {CONVD(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
+        {CONVD(1, 16, 34, 34, 32, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
+        {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        {CONVD(1, 32, 17, 17, 16, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        {CONVD(2, 32, 16, 24, 48, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+    };
+    log_count lc = {0, ""};
+    ddgan_context_t ctx = make_ctx("cpu", 2, count_log, &lc);
+    assert_non_null(ctx);
+    ddgan_backend *rb = ref_be();
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        ddgan_conv2d_desc d = cases[ci].d;
+        d.dtype = DDGAN_DT_F32;
+        assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
+        const size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * 9,
+                     ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+        double *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want),
+               *again = malloc(ny * sizeof *again);
+        assert_true(got && want && again);
+        for (int variant = 0; variant < 4; variant++) {
+            const int with_bias = variant & 1, accumulate = variant >> 1;
+            const uint64_t seed = 300 + 10 * ci;
+            const int before = lc.created;
+            wino_scope_run(ctx, &d, with_bias, accumulate, seed, got);
+            if (lc.created > before) /* the line of a new entry */
+                assert_non_null(strstr(lc.impl, cases[ci].tile));
+            /* ref float64 on the same values */
+            ddgan_conv2d_desc d64 = d;
+            d64.dtype = DDGAN_DT_F64;
+            double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1),
+                   *hb = rand_vals(d.c_out, seed + 2), *hy = rand_vals(ny, seed + 3);
+            void *rx = upload(rb, DDGAN_DT_F64, hx, nx), *rw = upload(rb, DDGAN_DT_F64, hw, nw),
+                 *rbias = upload(rb, DDGAN_DT_F64, hb, d.c_out), *ry = upload(rb, DDGAN_DT_F64, hy, ny);
+            OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw, with_bias ? rbias : NULL, ry, accumulate));
+            download(rb, DDGAN_DT_F64, ry, want, ny);
+            const double e = norm_err(got, want, ny);
+            print_message("    %dx%dx%dx%d>%d %s bias %d accumulate %d: %.2e\n", d.n, d.c_in, d.h, d.w,
+                          d.c_out, cases[ci].tile, with_bias, accumulate, e);
+            assert_true(e <= 1e-5);
+            worst = fmax(worst, e);
+            void *rdev[] = {rx, rw, rbias, ry};
+            for (int i = 0; i < 4; i++)
+                rb->ops->free(rb, rdev[i]);
+            free(hx), free(hw), free(hb), free(hy);
+        }
+        /* the thread count does not change a bit */
+        wino_scope_run(ctx, &d, 1, 0, 77, got);
+        for (int t = 1; t <= 3; t += 2) {
+            ddgan_context_t other = make_ctx("cpu", t, NULL, NULL);
+            assert_non_null(other);
+            wino_scope_run(other, &d, 1, 0, 77, again);
+            assert_memory_equal(got, again, ny * sizeof *got);
+            ddgan_context_destroy(other);
+        }
+        free(got), free(want), free(again);
+    }
+    print_message("[ PARITY   ] cpu scoped Winograd vs ref f64: worst %.2e\n", worst);
     ddgan_context_destroy(ctx);
 }
 
@@ -1125,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_adagn_fused_bits),
         cmocka_unit_test(test_primitive_cache),
         cmocka_unit_test(test_const_scope),
+        cmocka_unit_test(test_wino_scope),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
         cmocka_unit_test(test_disc_golden),

@@ -1,0 +1,444 @@
+/* The plug-in's own Winograd forward convolution (cpu_winograd.h): input
+ * and output transforms in float code here, the products over channels as
+ * one batched oneDNN matmul.
+ *
+ * Data flow of one call, batch n, tiles T = n * tiles_h * tiles_w:
+ *   x (NCHW) -> xp: zero-padded NHWC planes, so that a tile's 16 channels
+ *               are one contiguous vector (16x16 block transposes);
+ *   xp -> V[T][P][c_in]:  V = B^T d B per tile (in_tile*);
+ *   M[T][P][c_out] = V[., p] x U[p] for every p (oneDNN matmul, brgemm,
+ *               rows at a stride of P vectors);
+ *   M -> yn (NHWC): A^T m A + bias per tile (out_tile*), only the pixels
+ *               inside the plane;
+ *   yn -> y (NCHW): block transposes, adding to y when accumulating.
+ * V and M keep a tile's P positions together: in position-major order the
+ * P vectors a tile writes or reads lay a multiple of 4 KiB apart and
+ * thrashed the L1 cache (transforms 3-4x slower, the matmul 10% faster).
+ * Every value is computed by one thread in a fixed order, so the result
+ * does not depend on the thread count (the matmul does not split its
+ * reductions at these sizes; test_wino_scope checks 1, 2 and 3 threads). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/cpu_winograd.h"
+
+#define CB 16 /* channels per vector */
+
+/* The channel loops are independent iterations (the compiler cannot see
+ * that stores at o + k * pstride never overlap, and would not vectorise). */
+#if defined(_OPENMP)
+#define WINO_SIMD _Pragma("omp simd")
+#else
+#define WINO_SIMD
+#endif
+
+int ddgan__cpu_wino_fits(const ddgan_conv2d_desc *d)
+{
+    return d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad_t == 1 && d->pad_l == 1 &&
+           d->pad_b == 1 && d->pad_r == 1 && d->c_in % CB == 0 && d->c_out % CB == 0 &&
+           d->h >= 1 && d->w >= 1;
+}
+
+int ddgan__cpu_wino_tile(const ddgan_conv2d_desc *d)
+{
+    return (int64_t)d->h * d->w >= 1024 ? 4 : 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Weights: U[p][ci][co] = (G g G^T)[p], in double, rounded once            */
+
+/* F(4x4, 3x3) with points 0, 1, -1, 1/2, -2 (and infinity); F(2x2, 3x3)
+ * with 0, 1, -1. Row j of G is (1, a_j, a_j^2) / prod_{l != j} (a_j - a_l). */
+static const double G4[6][3] = {{1.0, 0.0, 0.0},
+                                {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                {0.0, 0.0, 1.0}};
+static const double G2[4][3] = {{1.0, 0.0, 0.0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0.0, 0.0, 1.0}};
+
+void ddgan__cpu_wino_weights(const cpu_wino_plan *p, const float *w, float *u, int threads)
+{
+    const int a = p->alpha, ci = p->c_in, co = p->c_out;
+    const double(*g)[3] = p->m == 4 ? G4 : G2;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int o = 0; o < co; o++)
+        for (int i = 0; i < ci; i++) {
+            const float *k = w + ((size_t)o * ci + i) * 9;
+            double t[6][3];
+            for (int r = 0; r < a; r++)
+                for (int c = 0; c < 3; c++)
+                    t[r][c] = g[r][0] * k[c] + g[r][1] * k[3 + c] + g[r][2] * k[6 + c];
+            for (int r = 0; r < a; r++)
+                for (int c = 0; c < a; c++)
+                    u[((size_t)(r * a + c) * ci + i) * co + o] =
+                        (float)(t[r][0] * g[c][0] + t[r][1] * g[c][1] + t[r][2] * g[c][2]);
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input: padded NHWC -> V                                                  */
+
+/* V = B^T d B for the 6x6 tile at src (row stride `row` floats, pixel
+ * stride c_in), every channel; position p of the tile at v + p * pstride. */
+CPU_MULTIVERSION
+static void in_tile4(const float *src, size_t row, int c_in, float *v, size_t pstride)
+{
+    for (int c0 = 0; c0 < c_in; c0 += CB) {
+        float t[6][6][CB];
+        for (int j = 0; j < 6; j++) {
+            const float *s = src + (size_t)j * c_in + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float d0 = s[c], d1 = s[row + c], d2 = s[2 * row + c], d3 = s[3 * row + c],
+                            d4 = s[4 * row + c], d5 = s[5 * row + c];
+                t[0][j][c] = d0 - 1.5f * d1 - 2.0f * d2 + 1.5f * d3 + d4;
+                t[1][j][c] = -d1 + 0.5f * d2 + 2.5f * d3 + d4;
+                t[2][j][c] = d1 - 2.5f * d2 + 0.5f * d3 + d4;
+                t[3][j][c] = -2.0f * d1 - d2 + 2.0f * d3 + d4;
+                t[4][j][c] = 0.5f * d1 - d2 - 0.5f * d3 + d4;
+                t[5][j][c] = d1 - 1.5f * d2 - 2.0f * d3 + 1.5f * d4 + d5;
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            float *o = v + (size_t)(i * 6) * pstride + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float d0 = t[i][0][c], d1 = t[i][1][c], d2 = t[i][2][c], d3 = t[i][3][c],
+                            d4 = t[i][4][c], d5 = t[i][5][c];
+                o[c] = d0 - 1.5f * d1 - 2.0f * d2 + 1.5f * d3 + d4;
+                o[pstride + c] = -d1 + 0.5f * d2 + 2.5f * d3 + d4;
+                o[2 * pstride + c] = d1 - 2.5f * d2 + 0.5f * d3 + d4;
+                o[3 * pstride + c] = -2.0f * d1 - d2 + 2.0f * d3 + d4;
+                o[4 * pstride + c] = 0.5f * d1 - d2 - 0.5f * d3 + d4;
+                o[5 * pstride + c] = d1 - 1.5f * d2 - 2.0f * d3 + 1.5f * d4 + d5;
+            }
+        }
+    }
+}
+
+CPU_MULTIVERSION
+static void in_tile2(const float *src, size_t row, int c_in, float *v, size_t pstride)
+{
+    for (int c0 = 0; c0 < c_in; c0 += CB) {
+        float t[4][4][CB];
+        for (int j = 0; j < 4; j++) {
+            const float *s = src + (size_t)j * c_in + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float d0 = s[c], d1 = s[row + c], d2 = s[2 * row + c], d3 = s[3 * row + c];
+                t[0][j][c] = d0 - d2;
+                t[1][j][c] = d1 + d2;
+                t[2][j][c] = d2 - d1;
+                t[3][j][c] = d1 - d3;
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            float *o = v + (size_t)(i * 4) * pstride + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float d0 = t[i][0][c], d1 = t[i][1][c], d2 = t[i][2][c], d3 = t[i][3][c];
+                o[c] = d0 - d2;
+                o[pstride + c] = d1 + d2;
+                o[2 * pstride + c] = d2 - d1;
+                o[3 * pstride + c] = d1 - d3;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output: M -> NHWC                                                        */
+
+/* Writes the rows x cols valid pixels of a tile's m x m results
+ * r[i][j][c] + bias into the NHWC output at yn (row stride `row` floats,
+ * pixel stride c_out). */
+static inline void put_tile(float *yn, size_t row, int c_out, int rows, int cols, int m,
+                            const float *r, const float *bias)
+{
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float *o = yn + (size_t)i * row + (size_t)j * c_out;
+            const float *ri = r + (i * m + j) * CB;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++)
+                o[c] = ri[c] + (bias ? bias[c] : 0.0f);
+        }
+}
+
+/* y tile = A^T m A from the tile's 36 products (position p of channel
+ * block c0 at mm + p * pstride + c0). */
+CPU_MULTIVERSION
+static void out_tile4(const float *mm, size_t pstride, int c_out, float *yn, size_t row, int rows,
+                      int cols, const float *bias)
+{
+    for (int c0 = 0; c0 < c_out; c0 += CB) {
+        float q[4][6][CB], r[4][4][CB];
+        for (int j = 0; j < 6; j++) {
+            const float *s = mm + (size_t)j * pstride + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float a0 = s[c], a1 = s[6 * pstride + c], a2 = s[12 * pstride + c],
+                            a3 = s[18 * pstride + c], a4 = s[24 * pstride + c],
+                            a5 = s[30 * pstride + c];
+                q[0][j][c] = a0 + a1 + a2 + a3 + a4;
+                q[1][j][c] = a1 - a2 + 0.5f * a3 - 2.0f * a4;
+                q[2][j][c] = a1 + a2 + 0.25f * a3 + 4.0f * a4;
+                q[3][j][c] = a1 - a2 + 0.125f * a3 - 8.0f * a4 + a5;
+            }
+        }
+        for (int i = 0; i < 4; i++)
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float a0 = q[i][0][c], a1 = q[i][1][c], a2 = q[i][2][c], a3 = q[i][3][c],
+                            a4 = q[i][4][c], a5 = q[i][5][c];
+                r[i][0][c] = a0 + a1 + a2 + a3 + a4;
+                r[i][1][c] = a1 - a2 + 0.5f * a3 - 2.0f * a4;
+                r[i][2][c] = a1 + a2 + 0.25f * a3 + 4.0f * a4;
+                r[i][3][c] = a1 - a2 + 0.125f * a3 - 8.0f * a4 + a5;
+            }
+        put_tile(yn + c0, row, c_out, rows, cols, 4, &r[0][0][0], bias ? bias + c0 : NULL);
+    }
+}
+
+CPU_MULTIVERSION
+static void out_tile2(const float *mm, size_t pstride, int c_out, float *yn, size_t row, int rows,
+                      int cols, const float *bias)
+{
+    for (int c0 = 0; c0 < c_out; c0 += CB) {
+        float q[2][4][CB], r[2][2][CB];
+        for (int j = 0; j < 4; j++) {
+            const float *s = mm + (size_t)j * pstride + c0;
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float a0 = s[c], a1 = s[4 * pstride + c], a2 = s[8 * pstride + c],
+                            a3 = s[12 * pstride + c];
+                q[0][j][c] = a0 + a1 + a2;
+                q[1][j][c] = a1 - a2 - a3;
+            }
+        }
+        for (int i = 0; i < 2; i++)
+            WINO_SIMD
+            for (int c = 0; c < CB; c++) {
+                const float a0 = q[i][0][c], a1 = q[i][1][c], a2 = q[i][2][c], a3 = q[i][3][c];
+                r[i][0][c] = a0 + a1 + a2;
+                r[i][1][c] = a1 - a2 - a3;
+            }
+        put_tile(yn + c0, row, c_out, rows, cols, 2, &r[0][0][0], bias ? bias + c0 : NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Plan and run                                                             */
+
+static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
+
+#define WINO_TRY(call, what)                                                                     \
+    do {                                                                                         \
+        s = (call);                                                                              \
+        if (s != dnnl_success) {                                                                 \
+            *step = (what);                                                                      \
+            goto done;                                                                           \
+        }                                                                                        \
+    } while (0)
+
+dnnl_status_t ddgan__cpu_wino_plan_create(dnnl_engine_t eng, const ddgan_conv2d_desc *d, int m,
+                                          cpu_wino_plan **out, const char **step)
+{
+    cpu_wino_plan *p = calloc(1, sizeof *p);
+    *step = "plan";
+    if (!p)
+        return dnnl_out_of_memory;
+    p->m = m;
+    p->alpha = m + 2;
+    p->n = d->n;
+    p->c_in = d->c_in;
+    p->h = d->h;
+    p->w = d->w;
+    p->c_out = d->c_out;
+    p->tiles_h = (d->h + m - 1) / m;
+    p->tiles_w = (d->w + m - 1) / m;
+    p->tiles = (int64_t)d->n * p->tiles_h * p->tiles_w;
+    p->hp = p->tiles_h * m + 2;
+    p->wp = p->tiles_w * m + 2;
+    const int64_t P = (int64_t)p->alpha * p->alpha;
+    p->u_bytes = (size_t)P * d->c_in * d->c_out * sizeof(float);
+    const size_t xp_bytes = (size_t)d->n * p->hp * p->wp * d->c_in * sizeof(float);
+    p->off_v = align64(xp_bytes);
+    p->off_m = p->off_v + align64((size_t)P * p->tiles * d->c_in * sizeof(float));
+    p->off_yn = p->off_m + align64((size_t)P * p->tiles * d->c_out * sizeof(float));
+    p->ws_bytes = p->off_yn + align64((size_t)d->n * d->h * d->w * d->c_out * sizeof(float));
+
+    dnnl_status_t s = dnnl_success;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t v_md, u_md, m_md;
+    dnnl_matmul_desc_t mm_desc;
+    const dnnl_dims_t v_dims = {P, p->tiles, d->c_in}, u_dims = {P, d->c_in, d->c_out},
+                      m_dims = {P, p->tiles, d->c_out};
+    const dnnl_dims_t v_strides = {d->c_in, (dnnl_dim_t)P * d->c_in, 1},
+                      m_strides = {d->c_out, (dnnl_dim_t)P * d->c_out, 1};
+    WINO_TRY(dnnl_memory_desc_init_by_strides(&v_md, 3, v_dims, dnnl_f32, v_strides), "memory desc");
+    WINO_TRY(dnnl_memory_desc_init_by_tag(&u_md, 3, u_dims, dnnl_f32, dnnl_abc), "memory desc");
+    WINO_TRY(dnnl_memory_desc_init_by_strides(&m_md, 3, m_dims, dnnl_f32, m_strides), "memory desc");
+    WINO_TRY(dnnl_matmul_desc_init(&mm_desc, &v_md, &u_md, NULL, &m_md), "matmul descriptor");
+    WINO_TRY(dnnl_primitive_attr_create(&attr), "attributes");
+    WINO_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "attributes");
+    WINO_TRY(dnnl_primitive_desc_create(&pd, &mm_desc, attr, eng, NULL), "matmul primitive descriptor");
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&impl) == dnnl_success &&
+        impl)
+        snprintf(p->impl, sizeof p->impl, "%s", impl);
+    const dnnl_memory_desc_t *scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    p->scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+    if (p->scratch_bytes)
+        WINO_TRY(dnnl_memory_create(&p->mem_scratch, scratch_md, eng, DNNL_MEMORY_NONE), "memory object");
+    WINO_TRY(dnnl_memory_create(&p->mem_v, &v_md, eng, DNNL_MEMORY_NONE), "memory object");
+    WINO_TRY(dnnl_memory_create(&p->mem_u, &u_md, eng, DNNL_MEMORY_NONE), "memory object");
+    WINO_TRY(dnnl_memory_create(&p->mem_m, &m_md, eng, DNNL_MEMORY_NONE), "memory object");
+    WINO_TRY(dnnl_primitive_create(&p->mm, pd), "matmul primitive");
+
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        ddgan__cpu_wino_plan_destroy(p);
+    else
+        *out = p;
+    return s;
+}
+
+void ddgan__cpu_wino_plan_destroy(cpu_wino_plan *p)
+{
+    if (!p)
+        return;
+    if (p->mm)
+        dnnl_primitive_destroy(p->mm);
+    dnnl_memory_t mems[] = {p->mem_v, p->mem_u, p->mem_m, p->mem_scratch};
+    for (int i = 0; i < 4; i++)
+        if (mems[i])
+            dnnl_memory_destroy(mems[i]);
+    free(p);
+}
+
+/* x (NCHW) -> the padded NHWC planes xp, border zeroed. */
+static void to_padded_nhwc(const cpu_wino_plan *p, const float *x, float *xp, int threads)
+{
+    const int c = p->c_in;
+    const size_t row = (size_t)p->wp * c, plane = (size_t)p->h * p->w;
+    const int64_t rows = (int64_t)p->n * p->hp;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t img = r / p->hp;
+        const int y = (int)(r % p->hp) - 1;
+        float *dst = xp + (size_t)r * row;
+        if (y < 0 || y >= p->h) {
+            memset(dst, 0, row * sizeof *dst);
+            continue;
+        }
+        memset(dst, 0, (size_t)c * sizeof *dst);
+        memset(dst + (size_t)(p->w + 1) * c, 0, (size_t)(p->wp - p->w - 1) * c * sizeof *dst);
+        /* pixels 1..w of the row: channel-major -> pixel-major */
+        ddgan__cpu_transpose(x + (size_t)img * c * plane + (size_t)y * p->w, plane, dst + c, (size_t)c,
+                             c, p->w, 0);
+    }
+}
+
+/* yn (NHWC) -> y (NCHW), added when accumulating. */
+static void to_nchw(const cpu_wino_plan *p, const float *yn, float *y, int accumulate, int threads)
+{
+    const int c = p->c_out;
+    const size_t plane = (size_t)p->h * p->w, row = (size_t)p->w * c;
+    const int64_t rows = (int64_t)p->n * p->h;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t img = r / p->h, yy = r % p->h;
+        ddgan__cpu_transpose(yn + (size_t)r * row, (size_t)c, y + (size_t)img * c * plane + (size_t)yy * p->w,
+                             plane, p->w, c, accumulate);
+    }
+}
+
+/* V from the padded planes xp. */
+static void input_transform(const cpu_wino_plan *p, const float *xp, float *v, int threads)
+{
+    const int c = p->c_in, m = p->m;
+    const size_t row = (size_t)p->wp * c, P = (size_t)p->alpha * p->alpha;
+    const int64_t per_img = (int64_t)p->tiles_h * p->tiles_w;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t t = 0; t < p->tiles; t++) {
+        const int64_t img = t / per_img, ty = (t % per_img) / p->tiles_w, tx = t % p->tiles_w;
+        const float *src = xp + ((size_t)img * p->hp + (size_t)ty * m) * row + (size_t)tx * m * c;
+        if (m == 4)
+            in_tile4(src, row, c, v + (size_t)t * P * c, (size_t)c);
+        else
+            in_tile2(src, row, c, v + (size_t)t * P * c, (size_t)c);
+    }
+}
+
+/* The NHWC output yn from M. */
+static void output_transform(const cpu_wino_plan *p, const float *mm, const float *bias, float *yn,
+                             int threads)
+{
+    const int c = p->c_out, m = p->m;
+    const size_t row = (size_t)p->w * c, P = (size_t)p->alpha * p->alpha;
+    const int64_t per_img = (int64_t)p->tiles_h * p->tiles_w;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t t = 0; t < p->tiles; t++) {
+        const int64_t img = t / per_img;
+        const int ty = (int)((t % per_img) / p->tiles_w), tx = (int)(t % p->tiles_w);
+        const int rows = p->h - ty * m < m ? p->h - ty * m : m;
+        const int cols = p->w - tx * m < m ? p->w - tx * m : m;
+        float *yt = yn + ((size_t)img * p->h + (size_t)ty * m) * row + (size_t)tx * m * c;
+        if (m == 4)
+            out_tile4(mm + (size_t)t * P * c, (size_t)c, c, yt, row, rows, cols, bias);
+        else
+            out_tile2(mm + (size_t)t * P * c, (size_t)c, c, yt, row, rows, cols, bias);
+    }
+}
+
+dnnl_status_t ddgan__cpu_wino_run(const cpu_wino_plan *p, dnnl_stream_t stream, const float *x,
+                                  const float *u, const float *bias, float *y, int accumulate,
+                                  unsigned char *ws, void *scratch, int threads)
+{
+    float *xp = (float *)(void *)ws, *v = (float *)(void *)(ws + p->off_v),
+          *mm = (float *)(void *)(ws + p->off_m), *yn = (float *)(void *)(ws + p->off_yn);
+    to_padded_nhwc(p, x, xp, threads);
+    input_transform(p, xp, v, threads);
+    dnnl_status_t s = dnnl_memory_set_data_handle(p->mem_v, v);
+    if (s == dnnl_success)
+        s = dnnl_memory_set_data_handle(p->mem_u, (void *)u);
+    if (s == dnnl_success)
+        s = dnnl_memory_set_data_handle(p->mem_m, mm);
+    if (s == dnnl_success && p->scratch_bytes)
+        s = dnnl_memory_set_data_handle(p->mem_scratch, scratch);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->mem_v}, {DNNL_ARG_WEIGHTS, p->mem_u},
+                               {DNNL_ARG_DST, p->mem_m}, {DNNL_ARG_SCRATCHPAD, p->mem_scratch}};
+    if (s == dnnl_success)
+        s = dnnl_primitive_execute(p->mm, stream, p->scratch_bytes ? 4 : 3, args);
+    if (s == dnnl_success)
+        s = dnnl_stream_wait(stream);
+    if (s != dnnl_success)
+        return s;
+    output_transform(p, mm, bias, yn, threads);
+    to_nchw(p, yn, y, accumulate, threads);
+    return dnnl_success;
+}
