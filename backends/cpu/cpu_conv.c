@@ -56,14 +56,15 @@ static int conv_fast(const ddgan_backend *be, const ddgan_conv2d_desc *in, int a
 /* Forward convolutions that run as inference entries inside a const_scope:
  * the plug-in's Winograd (cpu_winograd.h), whose weights are transformed
  * once and kept (scoped_weights), for 3x3 stride-1 layers with padding 1
- * below the batch Winograd threshold (batch-1 sampling). Measured at batch
- * 1 on the CIFAR-10 generator, weights streamed from memory as in a
- * sampling step (docs/backend-cpu.md): 32x32 layers at 850-910
- * model-GFLOP/s (oneDNN's Winograd inference kernels: 600-655, direct
- * 410-435), 16x16 at about 700 (direct 390), 8x8 at 450-470 (direct
- * 310-325). */
+ * and planes of CPU_SCOPE_MIN_PLANE pixels or more, below the batch
+ * Winograd threshold (batch-1 sampling). Measured on the CIFAR-10
+ * generator's batch-1 layers, their weights streamed from memory as in a
+ * sampling step (docs/backend-cpu.md): 32x32 at 900-1370 model-GFLOP/s
+ * (oneDNN's Winograd inference kernels 600-655, direct 410-435), 16x16 at
+ * 650-800 (direct 390); 8x8, where the weights' traffic dominates, about
+ * 3% faster over a whole sampling call; 4x4 (4 tiles) no faster, so direct. */
 #define CPU_WINO_MIN_PIXELS 4096
-#define CPU_SCOPE_MIN_PLANE 256
+#define CPU_SCOPE_MIN_PLANE 64
 static int scope_inference(const cpu_state *st, const ddgan_conv2d_desc *d, const void *weight)
 {
     if (!st->scope_open || !st->winograd || st->conv_layout == CPU_LAYOUT_PLAIN ||

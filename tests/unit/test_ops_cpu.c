@@ -837,7 +837,7 @@ static void test_const_scope(void **state)
 
 /* The plug-in's own Winograd (cpu_winograd.c), which const_scope forwards
  * of 3x3 stride-1 padding-1 layers take at small batches: F(4x4, 3x3) on
- * planes of 1024 pixels and more, F(2x2, 3x3) from 256. Each case against
+ * planes of 1024 pixels and more, F(2x2, 3x3) from 64. Each case against
  * ref float64 (with and without bias, written and accumulated), on planes
  * whose sides are no multiple of the tile or of 16 (partial tiles, the
  * transposes' edges), batch 2; and bit-identical on 1, 2 and 3 threads. */
@@ -874,6 +874,7 @@ static void test_wino_scope(void **state)
         {CONVD(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 16, 34, 34, 32, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        {CONVD(1, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         {CONVD(1, 32, 17, 17, 16, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         {CONVD(2, 32, 16, 24, 48, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
     };
