@@ -430,14 +430,11 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
                                .pad_b = k->pad_b, .pad_r = k->pad_r};
         ddgan__conv2d_desc_finish(&d);
         const int m = ddgan__cpu_wino_tile(&d);
-        s = ddgan__cpu_wino_plan_create(st->engine, &d, m, &e->wino, &step);
-        if (s == dnnl_success) {
+        e->wino = ddgan__cpu_wino_plan_create(&d, m);
+        if (e->wino) {
+            s = dnnl_success;
             e->ws_bytes = e->wino->ws_bytes;
-            e->scratch_bytes = e->wino->scratch_bytes;
-            snprintf(e->impl, sizeof e->impl, "plug-in Winograd F(%dx%d,3x3), matmul %s", m, m,
-                     e->wino->impl);
-        } else {
-            s = dnnl_unimplemented;
+            snprintf(e->impl, sizeof e->impl, "plug-in Winograd F(%dx%d,3x3) on dnnl_sgemm", m, m);
         }
     }
     if (s != dnnl_success && cpu_use_winograd(st, k)) {
@@ -710,11 +707,7 @@ static ddgan_status_t wino_exec(ddgan_backend *be, cpu_conv_entry *e, const floa
     int fresh = 0;
     *declined = 0;
     unsigned char *ws = ddgan__cpu_grow(&st->ws, &st->ws_cap, p->ws_bytes, "convolution workspace");
-    void *scratch = NULL;
-    if (ws && p->scratch_bytes)
-        scratch = ddgan__cpu_grow(&st->scratch, &st->scratch_cap, p->scratch_bytes,
-                                  "oneDNN scratchpad");
-    if (!ws || (p->scratch_bytes && !scratch))
+    if (!ws)
         return DDGAN_ERR_OUT_OF_MEMORY;
     float *u = scoped_weights(st, e, p->u_bytes, weight, &fresh);
     if (!u) {
@@ -725,15 +718,14 @@ static ddgan_status_t wino_exec(ddgan_backend *be, cpu_conv_entry *e, const floa
     ddgan__cpu_section_enter(st, st->num_threads, &sec);
     if (fresh)
         ddgan__cpu_wino_weights(p, weight, u, st->num_threads);
-    const dnnl_status_t s =
-        ddgan__cpu_wino_run(p, st->stream, x, u, bias, y, accumulate, ws, scratch, st->num_threads);
+    const int failed = ddgan__cpu_wino_run(p, x, u, bias, y, accumulate, ws, st->num_threads);
     ddgan__cpu_section_leave(&sec);
-    if (s != dnnl_success)
-        return ddgan__set_error(DDGAN_ERR_BACKEND, "conv2d_fwd: oneDNN execution failed: %s",
-                                ddgan__cpu_dnnl_status_str(s));
+    if (failed)
+        return ddgan__set_error(DDGAN_ERR_BACKEND,
+                                "conv2d_fwd: oneDNN's sgemm failed (Winograd, %dx%dx%dx%d>%d)", p->n,
+                                p->c_in, p->h, p->w, p->c_out);
     return DDGAN_OK;
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* The ops                                                                  */

@@ -6,8 +6,9 @@
  *   x (NCHW) -> xp: zero-padded NHWC planes, so that a tile's 16 channels
  *               are one contiguous vector (16x16 block transposes);
  *   xp -> V[T][P][c_in]:  V = B^T d B per tile (in_tile*);
- *   M[T][P][c_out] = V[., p] x U[p] for every p (oneDNN matmul, brgemm,
- *               rows at a stride of P vectors);
+ *   M[T][P][c_out] = V[., p] x U[p] for every p: one single-threaded
+ *               dnnl_sgemm per position (rows at a stride of P vectors),
+ *               the positions shared among the threads;
  *   M -> yn (NHWC): A^T m A + bias per tile (out_tile*), only the pixels
  *               inside the plane;
  *   yn -> y (NCHW): block transposes, adding to y when accumulating.
@@ -15,11 +16,15 @@
  * P vectors a tile writes or reads lay a multiple of 4 KiB apart and
  * thrashed the L1 cache (transforms 3-4x slower, the matmul 10% faster).
  * Every value is computed by one thread in a fixed order, so the result
- * does not depend on the thread count (the matmul does not split its
- * reductions at these sizes; test_wino_scope checks 1, 2 and 3 threads). */
-#include <stdio.h>
+ * does not depend on the thread count (test_wino_scope: 1, 2 and 3
+ * threads). A batched oneDNN matmul primitive ran as fast, but split its
+ * sums over 3 threads at 512 input channels (other bits than on 1 or 2). */
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_winograd.h"
@@ -238,22 +243,11 @@ static void out_tile2(const float *mm, size_t pstride, int c_out, float *yn, siz
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
 
-#define WINO_TRY(call, what)                                                                     \
-    do {                                                                                         \
-        s = (call);                                                                              \
-        if (s != dnnl_success) {                                                                 \
-            *step = (what);                                                                      \
-            goto done;                                                                           \
-        }                                                                                        \
-    } while (0)
-
-dnnl_status_t ddgan__cpu_wino_plan_create(dnnl_engine_t eng, const ddgan_conv2d_desc *d, int m,
-                                          cpu_wino_plan **out, const char **step)
+cpu_wino_plan *ddgan__cpu_wino_plan_create(const ddgan_conv2d_desc *d, int m)
 {
     cpu_wino_plan *p = calloc(1, sizeof *p);
-    *step = "plan";
     if (!p)
-        return dnnl_out_of_memory;
+        return NULL;
     p->m = m;
     p->alpha = m + 2;
     p->n = d->n;
@@ -266,67 +260,17 @@ dnnl_status_t ddgan__cpu_wino_plan_create(dnnl_engine_t eng, const ddgan_conv2d_
     p->tiles = (int64_t)d->n * p->tiles_h * p->tiles_w;
     p->hp = p->tiles_h * m + 2;
     p->wp = p->tiles_w * m + 2;
-    const int64_t P = (int64_t)p->alpha * p->alpha;
-    p->u_bytes = (size_t)P * d->c_in * d->c_out * sizeof(float);
+    const size_t P = (size_t)p->alpha * p->alpha;
+    p->u_bytes = P * d->c_in * d->c_out * sizeof(float);
     const size_t xp_bytes = (size_t)d->n * p->hp * p->wp * d->c_in * sizeof(float);
     p->off_v = align64(xp_bytes);
-    p->off_m = p->off_v + align64((size_t)P * p->tiles * d->c_in * sizeof(float));
-    p->off_yn = p->off_m + align64((size_t)P * p->tiles * d->c_out * sizeof(float));
+    p->off_m = p->off_v + align64(P * p->tiles * d->c_in * sizeof(float));
+    p->off_yn = p->off_m + align64(P * p->tiles * d->c_out * sizeof(float));
     p->ws_bytes = p->off_yn + align64((size_t)d->n * d->h * d->w * d->c_out * sizeof(float));
-
-    dnnl_status_t s = dnnl_success;
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_memory_desc_t v_md, u_md, m_md;
-    dnnl_matmul_desc_t mm_desc;
-    const dnnl_dims_t v_dims = {P, p->tiles, d->c_in}, u_dims = {P, d->c_in, d->c_out},
-                      m_dims = {P, p->tiles, d->c_out};
-    const dnnl_dims_t v_strides = {d->c_in, (dnnl_dim_t)P * d->c_in, 1},
-                      m_strides = {d->c_out, (dnnl_dim_t)P * d->c_out, 1};
-    WINO_TRY(dnnl_memory_desc_init_by_strides(&v_md, 3, v_dims, dnnl_f32, v_strides), "memory desc");
-    WINO_TRY(dnnl_memory_desc_init_by_tag(&u_md, 3, u_dims, dnnl_f32, dnnl_abc), "memory desc");
-    WINO_TRY(dnnl_memory_desc_init_by_strides(&m_md, 3, m_dims, dnnl_f32, m_strides), "memory desc");
-    WINO_TRY(dnnl_matmul_desc_init(&mm_desc, &v_md, &u_md, NULL, &m_md), "matmul descriptor");
-    WINO_TRY(dnnl_primitive_attr_create(&attr), "attributes");
-    WINO_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "attributes");
-    WINO_TRY(dnnl_primitive_desc_create(&pd, &mm_desc, attr, eng, NULL), "matmul primitive descriptor");
-    const char *impl = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&impl) == dnnl_success &&
-        impl)
-        snprintf(p->impl, sizeof p->impl, "%s", impl);
-    const dnnl_memory_desc_t *scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    p->scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
-    if (p->scratch_bytes)
-        WINO_TRY(dnnl_memory_create(&p->mem_scratch, scratch_md, eng, DNNL_MEMORY_NONE), "memory object");
-    WINO_TRY(dnnl_memory_create(&p->mem_v, &v_md, eng, DNNL_MEMORY_NONE), "memory object");
-    WINO_TRY(dnnl_memory_create(&p->mem_u, &u_md, eng, DNNL_MEMORY_NONE), "memory object");
-    WINO_TRY(dnnl_memory_create(&p->mem_m, &m_md, eng, DNNL_MEMORY_NONE), "memory object");
-    WINO_TRY(dnnl_primitive_create(&p->mm, pd), "matmul primitive");
-
-done:
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        ddgan__cpu_wino_plan_destroy(p);
-    else
-        *out = p;
-    return s;
+    return p;
 }
 
-void ddgan__cpu_wino_plan_destroy(cpu_wino_plan *p)
-{
-    if (!p)
-        return;
-    if (p->mm)
-        dnnl_primitive_destroy(p->mm);
-    dnnl_memory_t mems[] = {p->mem_v, p->mem_u, p->mem_m, p->mem_scratch};
-    for (int i = 0; i < 4; i++)
-        if (mems[i])
-            dnnl_memory_destroy(mems[i]);
-    free(p);
-}
+void ddgan__cpu_wino_plan_destroy(cpu_wino_plan *p) { free(p); }
 
 /* x (NCHW) -> the padded NHWC planes xp, border zeroed. */
 static void to_padded_nhwc(const cpu_wino_plan *p, const float *x, float *xp, int threads)
@@ -415,30 +359,38 @@ static void output_transform(const cpu_wino_plan *p, const float *mm, const floa
     }
 }
 
-dnnl_status_t ddgan__cpu_wino_run(const cpu_wino_plan *p, dnnl_stream_t stream, const float *x,
-                                  const float *u, const float *bias, float *y, int accumulate,
-                                  unsigned char *ws, void *scratch, int threads)
+/* M from V and U: position q is the product of the tiles' q-th vectors
+ * (rows P * c_in apart) with U[q]. Returns 1 when an sgemm failed. */
+static int products(const cpu_wino_plan *p, const float *v, const float *u, float *mm, int threads)
+{
+    const int P = p->alpha * p->alpha;
+    const dnnl_dim_t ci = p->c_in, co = p->c_out;
+    int failed = 0;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(| : failed)
+#endif
+    for (int q = 0; q < P; q++) {
+#if defined(_OPENMP)
+        omp_set_num_threads(1); /* this thread's nested teams: the sgemm stays on it */
+#endif
+        failed |= dnnl_sgemm('N', 'N', p->tiles, co, ci, 1.0f, v + (size_t)q * ci, P * ci,
+                             u + (size_t)q * ci * co, co, 0.0f, mm + (size_t)q * co, P * co) !=
+                  dnnl_success;
+    }
+    return failed;
+}
+
+int ddgan__cpu_wino_run(const cpu_wino_plan *p, const float *x, const float *u, const float *bias,
+                        float *y, int accumulate, unsigned char *ws, int threads)
 {
     float *xp = (float *)(void *)ws, *v = (float *)(void *)(ws + p->off_v),
           *mm = (float *)(void *)(ws + p->off_m), *yn = (float *)(void *)(ws + p->off_yn);
     to_padded_nhwc(p, x, xp, threads);
     input_transform(p, xp, v, threads);
-    dnnl_status_t s = dnnl_memory_set_data_handle(p->mem_v, v);
-    if (s == dnnl_success)
-        s = dnnl_memory_set_data_handle(p->mem_u, (void *)u);
-    if (s == dnnl_success)
-        s = dnnl_memory_set_data_handle(p->mem_m, mm);
-    if (s == dnnl_success && p->scratch_bytes)
-        s = dnnl_memory_set_data_handle(p->mem_scratch, scratch);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->mem_v}, {DNNL_ARG_WEIGHTS, p->mem_u},
-                               {DNNL_ARG_DST, p->mem_m}, {DNNL_ARG_SCRATCHPAD, p->mem_scratch}};
-    if (s == dnnl_success)
-        s = dnnl_primitive_execute(p->mm, stream, p->scratch_bytes ? 4 : 3, args);
-    if (s == dnnl_success)
-        s = dnnl_stream_wait(stream);
-    if (s != dnnl_success)
-        return s;
+    if (products(p, v, u, mm, threads))
+        return -1;
     output_transform(p, mm, bias, yn, threads);
     to_nchw(p, yn, y, accumulate, threads);
-    return dnnl_success;
+    return 0;
 }

@@ -5,9 +5,9 @@
  *
  *   y = A^T [ U (.) V ] A,  U = G g G^T (weights),  V = B^T d B (input tiles)
  *
- * The 36 (or 16) elementwise products over channels are one batched oneDNN
- * matmul, [P][tiles][c_in] x [P][c_in][c_out]; the transforms are float
- * loops of this file, vectorised over 16 channels.
+ * The 36 (or 16) elementwise products over channels are matrix products,
+ * [tiles x c_in] x [c_in x c_out] per position (dnnl_sgemm); the transforms
+ * are float loops of cpu_winograd.c, vectorised over 16 channels.
  *
  *  - F(4x4, 3x3), P = 36: 4x fewer multiplications than direct; planes of
  *    32x32 and more. Interpolation points 0, 1, -1, 1/2, -2: about 2.5x
@@ -23,8 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <dnnl.h>
-
 #include "backend/backend_ops.h"
 
 typedef struct cpu_wino_plan {
@@ -36,10 +34,6 @@ typedef struct cpu_wino_plan {
     int hp, wp;     /* padded input plane, (tiles * m + 2) per side */
     size_t u_bytes; /* transformed weights: P * c_in * c_out floats */
     size_t off_v, off_m, off_yn, ws_bytes; /* workspace: padded NHWC input, V, M, NHWC output */
-    size_t scratch_bytes;                  /* oneDNN scratchpad of the matmul */
-    dnnl_primitive_t mm;
-    dnnl_memory_t mem_v, mem_u, mem_m, mem_scratch;
-    char impl[48]; /* the matmul's implementation */
 } cpu_wino_plan;
 
 /* Whether a forward of d can run here (3x3, stride 1, padding 1 on every
@@ -49,10 +43,9 @@ int ddgan__cpu_wino_fits(const ddgan_conv2d_desc *d);
 /* Output tile side for d: 4 for planes of 1024 pixels and more, else 2. */
 int ddgan__cpu_wino_tile(const ddgan_conv2d_desc *d);
 
-/* Creates the plan of d (finished descriptor) with tile side m; oneDNN's
- * status on failure (*step names the call), *out untouched. */
-dnnl_status_t ddgan__cpu_wino_plan_create(dnnl_engine_t eng, const ddgan_conv2d_desc *d, int m,
-                                          cpu_wino_plan **out, const char **step);
+/* The plan of d (finished descriptor) with tile side m; NULL when out of
+ * memory. */
+cpu_wino_plan *ddgan__cpu_wino_plan_create(const ddgan_conv2d_desc *d, int m);
 void ddgan__cpu_wino_plan_destroy(cpu_wino_plan *p);
 
 /* u = the plan's transform of plain OIHW weights w (u_bytes), in double
@@ -60,11 +53,10 @@ void ddgan__cpu_wino_plan_destroy(cpu_wino_plan *p);
 void ddgan__cpu_wino_weights(const cpu_wino_plan *p, const float *w, float *u, int threads);
 
 /* y (+)= conv(x) + bias through the plan, with weights u from
- * ddgan__cpu_wino_weights and a workspace of p->ws_bytes (64-byte aligned)
- * and scratchpad of p->scratch_bytes; runs inside a cpu section with
- * `threads` threads. Returns oneDNN's status of the matmul. */
-dnnl_status_t ddgan__cpu_wino_run(const cpu_wino_plan *p, dnnl_stream_t stream, const float *x,
-                                  const float *u, const float *bias, float *y, int accumulate,
-                                  unsigned char *ws, void *scratch, int threads);
+ * ddgan__cpu_wino_weights and a workspace of p->ws_bytes (64-byte
+ * aligned); `threads` OpenMP threads, inside a cpu section (dnnl_sgemm).
+ * Returns 0, or -1 when dnnl_sgemm reported a failure. */
+int ddgan__cpu_wino_run(const cpu_wino_plan *p, const float *x, const float *u, const float *bias,
+                        float *y, int accumulate, unsigned char *ws, int threads);
 
 #endif
