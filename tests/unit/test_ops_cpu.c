@@ -484,16 +484,23 @@ static void run_ew(ddgan_backend *be, ddgan_dtype dt, int which, double *out, si
     free(ha), free(hb);
 }
 
-/* A batched product, cut into row blocks (batch 2, m 256) or not (batch 16). */
-static void run_mm(ddgan_backend *be, ddgan_dtype dt, int big_batch, double *out, size_t *m)
+/* A batched product, cut into row blocks (mode 0: batch 2, m 256), not cut
+ * (1: batch 16), or cut into column blocks (2: one product of 3 rows
+ * against a transposed 520 x 160 B, as the dense layers of a batch-1
+ * forward: 4 blocks, the last one partial). */
+static void run_mm(ddgan_backend *be, ddgan_dtype dt, int mode, double *out, size_t *m)
 {
-    const int batch = big_batch ? 16 : 2, M = 256, N = 64, K = 128;
+    const int row = mode == 2;
+    const int batch = row ? 1 : mode ? 16 : 2, M = row ? 3 : 256, N = row ? 520 : 64,
+              K = row ? 160 : 128;
     const size_t na = (size_t)batch * K * M, nb = (size_t)batch * K * N, nc = (size_t)batch * M * N;
     double *ha = rand_vals(na, 61), *hb = rand_vals(nb, 62), *hc = rand_vals(nc, 63);
     void *a = upload(be, dt, ha, na), *b = upload(be, dt, hb, nb), *c = upload(be, dt, hc, nc);
-    /* C = 0.5 A^T B + C (A stored k x m) */
-    const ddgan_matmul_desc d = {dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
-                                 (int64_t)M * N, 0.5, 1.0};
+    /* C = 0.5 A^T B + C (A stored k x m); row: C = 0.5 A B^T + C (B stored n x k) */
+    const ddgan_matmul_desc d =
+        row ? (ddgan_matmul_desc){dt, batch, M, N, K, 0, 1, K, K, N, 0, 0, 0, 0.5, 1.0}
+            : (ddgan_matmul_desc){dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
+                                  (int64_t)M * N, 0.5, 1.0};
     OK(be->ops->compute->matmul(be, &d, a, b, c));
     download(be, dt, c, out, nc);
     *m = nc;
@@ -565,13 +572,14 @@ static void test_norm_ew_threaded(void **state)
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
     }
-    for (int big = 0; big < 2; big++) {
+    for (int mode = 0; mode < 3; mode++) {
         size_t m = 0;
-        run_mm(cpu_be(), DDGAN_DT_F32, big, got, &m);
-        run_mm(ref_be(), DDGAN_DT_F64, big, want, &m);
-        run_mm(one->backend, DDGAN_DT_F32, big, solo, &m);
+        run_mm(cpu_be(), DDGAN_DT_F32, mode, got, &m);
+        run_mm(ref_be(), DDGAN_DT_F64, mode, want, &m);
+        run_mm(one->backend, DDGAN_DT_F32, mode, solo, &m);
         const double e = norm_err(got, want, m);
-        print_message("    matmul batch %d: %.2e\n", big ? 16 : 2, e);
+        print_message("    matmul %s: %.2e\n",
+                      mode == 2 ? "3x520x160 (column blocks)" : mode ? "batch 16" : "batch 2", e);
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
     }
