@@ -65,23 +65,21 @@ static void tr_plain(const float *src, size_t ss, float *dst, size_t ds, int row
 void ddgan__cpu_transpose(const float *src, size_t src_stride, float *dst, size_t dst_stride,
                           int rows, int cols, int accumulate)
 {
-    int i0 = 0, j0 = 0;
+    int done = 0; /* rows transposed in 16x16 blocks (and their last columns) */
 #if defined(CPU_HAVE_TR16)
     if (__builtin_cpu_supports("avx512f")) {
-        for (i0 = 0; i0 + 16 <= rows; i0 += 16)
-            for (j0 = 0; j0 + 16 <= cols; j0 += 16)
+        const int rb = rows - rows % 16, cb = cols - cols % 16;
+        for (int i0 = 0; i0 < rb; i0 += 16)
+            for (int j0 = 0; j0 < cb; j0 += 16)
                 tr16_avx512(src + (size_t)i0 * src_stride + j0, src_stride,
                             dst + (size_t)j0 * dst_stride + i0, dst_stride, accumulate);
-        /* the full row blocks' last columns, then the last rows */
-        const int jr = cols - cols % 16;
-        if (jr < cols)
-            tr_plain(src + jr, src_stride, dst + (size_t)jr * dst_stride, dst_stride, i0,
-                     cols - jr, accumulate);
-        j0 = 0;
+        if (cb < cols)
+            tr_plain(src + cb, src_stride, dst + (size_t)cb * dst_stride, dst_stride, rb, cols - cb,
+                     accumulate);
+        done = rb;
     }
 #endif
-    if (i0 < rows)
-        tr_plain(src + (size_t)i0 * src_stride, src_stride, dst + i0, dst_stride, rows - i0, cols,
-                 accumulate);
-    (void)j0;
+    if (done < rows)
+        tr_plain(src + (size_t)done * src_stride, src_stride, dst + done, dst_stride, rows - done,
+                 cols, accumulate);
 }
