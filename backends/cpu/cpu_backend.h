@@ -61,7 +61,7 @@ typedef struct cpu_conv_key {
     int n, c_in, h, w, c_out, kh, kw, stride, pad_t, pad_l, pad_b, pad_r;
     int with_bias; /* fwd: bias given; bwd_weights: dbias computed */
     int sum;       /* accumulate = 1 */
-    int inference; /* fwd inside a const_scope: an inference primitive whose
+    int inference; /* fwd inside a const_scope: the plug-in's Winograd, whose
                     * transformed weights are kept (cpu_conv.c, scoped_weights) */
 } cpu_conv_key;
 
@@ -101,9 +101,8 @@ typedef struct cpu_conv_entry {
     struct cpu_wino_plan *wino; /* set: the plug-in's Winograd (cpu_winograd.h) instead of prim */
 } cpu_conv_entry;
 
-/* A convolution's weights as its inference entry wants them (transformed
- * for the plug-in's Winograd, or reordered for a oneDNN primitive;
- * cpu_conv.c, scoped_weights), with a copy of the weights they were
+/* A convolution's weights as the plug-in's Winograd wants them (cpu_conv.c,
+ * scoped_weights), with a copy of the weights they were
  * derived from: reused in a later scope only when the weights still equal
  * the copy. */
 #define CPU_WCACHE_CAP 256
@@ -213,11 +212,6 @@ void *ddgan__cpu_grow(void **buf, size_t *cap, size_t bytes, const char *what);
 
 /* dst[i] += src[i] with the instance's threads. */
 void ddgan__cpu_add_f32(const cpu_state *st, float *dst, const float *src, size_t n);
-
-/* A oneDNN reorder primitive from -> to on eng; `sum`: adds to the
- * destination (cpu_conv.c). */
-dnnl_status_t ddgan__cpu_make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
-                                      const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out);
 
 /* dst[j * dst_stride + i] = src[i * src_stride + j] (+= when accumulating)
  * for i < rows, j < cols (cpu_transpose.c). */

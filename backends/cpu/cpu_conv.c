@@ -113,6 +113,17 @@ static const char *kind_name(int kind)
                                        : "conv2d_bwd_weights";
 }
 
+/* The finished float32 descriptor of key k. */
+static ddgan_conv2d_desc key_desc(const cpu_conv_key *k)
+{
+    ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
+                           .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
+                           .stride = k->stride, .pad_t = k->pad_t, .pad_l = k->pad_l,
+                           .pad_b = k->pad_b, .pad_r = k->pad_r};
+    ddgan__conv2d_desc_finish(&d);
+    return d;
+}
+
 /* Output pixels per image of key k (h_out x w_out). */
 static int64_t key_plane(const cpu_conv_key *k)
 {
@@ -215,8 +226,9 @@ void ddgan__cpu_conv_cache_clear(cpu_state *st)
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
 
-dnnl_status_t ddgan__cpu_make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
-                                      const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
+/* A reorder primitive from -> to; `sum`: adds to the destination. */
+static dnnl_status_t make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, int sum, dnnl_primitive_t *out)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -255,11 +267,7 @@ typedef struct tensor_spec {
 static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int blocked,
                                  dnnl_alg_kind_t alg, cpu_conv_entry *e, const char **step_out)
 {
-    ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
-                           .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
-                           .stride = k->stride, .pad_t = k->pad_t, .pad_l = k->pad_l,
-                           .pad_b = k->pad_b, .pad_r = k->pad_r};
-    ddgan__conv2d_desc_finish(&d);
+    const ddgan_conv2d_desc d = key_desc(k);
     const dnnl_dims_t src_dims = {d.n, d.c_in, d.h, d.w};
     const dnnl_dims_t wei_dims = {d.c_out, d.c_in, d.kh, d.kw};
     const dnnl_dims_t bia_dims = {d.c_out};
@@ -375,10 +383,10 @@ static dnnl_status_t entry_build(cpu_state *st, const cpu_conv_key *k, int block
             DNNL_TRY(dnnl_memory_create(&t->user, spec[i].plain, st->engine, DNNL_MEMORY_NONE),
                      "memory object");
             if (spec[i].is_out)
-                DNNL_TRY(ddgan__cpu_make_reorder(st->engine, chosen, spec[i].plain, k->sum, &t->reorder),
+                DNNL_TRY(make_reorder(st->engine, chosen, spec[i].plain, k->sum, &t->reorder),
                          "reorder");
             else
-                DNNL_TRY(ddgan__cpu_make_reorder(st->engine, spec[i].plain, chosen, 0, &t->reorder), "reorder");
+                DNNL_TRY(make_reorder(st->engine, spec[i].plain, chosen, 0, &t->reorder), "reorder");
             e->blocked = 1;
         } else if (spec[i].is_out && k->sum && !post_sum) {
             t->mode = CPU_T_TMP_ADD;
@@ -424,11 +432,7 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
     if (k->inference) {
         /* the plug-in's Winograd; failing that, oneDNN's direct kernel */
         memset(e, 0, sizeof *e);
-        ddgan_conv2d_desc d = {.dtype = DDGAN_DT_F32, .n = k->n, .c_in = k->c_in, .h = k->h,
-                               .w = k->w, .c_out = k->c_out, .kh = k->kh, .kw = k->kw,
-                               .stride = k->stride, .pad_t = k->pad_t, .pad_l = k->pad_l,
-                               .pad_b = k->pad_b, .pad_r = k->pad_r};
-        ddgan__conv2d_desc_finish(&d);
+        const ddgan_conv2d_desc d = key_desc(k);
         const int m = ddgan__cpu_wino_tile(&d);
         e->wino = ddgan__cpu_wino_plan_create(&d, m);
         if (e->wino) {
@@ -573,15 +577,6 @@ static void *scoped_weights(cpu_state *st, const cpu_conv_entry *e, size_t deriv
     return slot->buf;
 }
 
-/* Un-claims the slot whose buffer is buf (its weights were not derived
- * after all: a failed reorder). */
-static void scoped_forget(cpu_state *st, const void *buf)
-{
-    for (int i = 0; st->wcache && i < CPU_WCACHE_CAP; i++)
-        if (st->wcache[i].buf == buf)
-            st->wcache[i].w = NULL;
-}
-
 ddgan_status_t ddgan__cpu_const_scope(ddgan_backend *be, const void *base, size_t bytes, int begin)
 {
     if (!be || !be->state)
@@ -647,25 +642,6 @@ static ddgan_status_t conv_exec(ddgan_backend *be, cpu_conv_entry *e, void *cons
     ddgan__cpu_section_enter(st, st->num_threads, &sec);
     for (int i = 0; i < e->ntensors && s == dnnl_success; i++) {
         const cpu_conv_tensor *t = &e->t[i];
-        if (t->mode == CPU_T_REORDER_IN && t->arg == DNNL_ARG_WEIGHTS && e->key.inference) {
-            int fresh = 0;
-            const dnnl_memory_desc_t *md = NULL;
-            void *w = dnnl_memory_get_memory_desc(t->mem, &md) == dnnl_success && md
-                          ? scoped_weights(st, e, dnnl_memory_desc_get_size(md), ptrs[i], &fresh)
-                          : NULL;
-            if (w) {
-                s = dnnl_memory_set_data_handle(t->mem, w);
-                if (s == dnnl_success && fresh) {
-                    dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, t->user}, {DNNL_ARG_TO, t->mem}};
-                    s = dnnl_primitive_execute(t->reorder, st->stream, 2, ra);
-                    if (s == dnnl_success)
-                        s = dnnl_stream_wait(st->stream);
-                }
-                if (s != dnnl_success && fresh)
-                    scoped_forget(st, w);
-                continue; /* derived now or already from these very weights */
-            } /* else (no slot, no memory): into the workspace as without a scope */
-        }
         if (t->mode == CPU_T_REORDER_IN) {
             dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, t->user}, {DNNL_ARG_TO, t->mem}};
             s = dnnl_primitive_execute(t->reorder, st->stream, 2, ra);

@@ -749,8 +749,8 @@ static void scoped_fwd(ddgan_backend *be, const ddgan_conv2d_desc *d, void *x, v
 }
 
 /* const_scope: inside it a batch-1 32x32 3x3 forward with 64 input
- * channels runs as an inference primitive (Winograd, weights transformed
- * once and kept); its results stay within the parity bound, repeat bit for
+ * channels runs on the plug-in's Winograd (weights transformed once and
+ * kept); its results stay within the parity bound, repeat bit for
  * bit within a scope and across scopes, and follow the weights when they
  * change between scopes (the kept transform is checked against them), also
  * when the weights lie outside the scope's range. */
