@@ -198,10 +198,12 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     static const char *const layouts[] = {"auto", "plain", "blocked", NULL}; /* cpu_conv_layout */
     static const char *const winos[] = {"auto", "off", NULL};
     static const char *const gemms[] = {"onednn", "openblas", NULL};
-    int lay, wino, gemm;
+    static const char *const smalls[] = {"auto", "off", NULL};
+    int lay, wino, gemm, small;
     if ((lay = env_choice("DDGAN_CPU_CONV_LAYOUT", layouts, "auto, plain or blocked", why, why_cap)) < 0 ||
         (wino = env_choice("DDGAN_CPU_WINOGRAD", winos, "auto or off", why, why_cap)) < 0 ||
-        (gemm = env_choice("DDGAN_CPU_GEMM", gemms, "onednn or openblas", why, why_cap)) < 0)
+        (gemm = env_choice("DDGAN_CPU_GEMM", gemms, "onednn or openblas", why, why_cap)) < 0 ||
+        (small = env_choice("DDGAN_CPU_SMALL_CONV", smalls, "auto or off", why, why_cap)) < 0)
         return DDGAN_ERR_INVALID_ARGUMENT;
     const cpu_conv_layout layout = (cpu_conv_layout)lay;
     const int winograd = wino == 0, gemm_openblas = gemm == 1;
@@ -221,6 +223,7 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     st->cache = cache;
     st->conv_layout = layout;
     st->winograd = winograd;
+    st->small_conv = small == 0;
     st->gemm_openblas = gemm_openblas;
     dnnl_status_t s = dnnl_stream_create(&st->stream, engine, dnnl_stream_default_flags);
     if (s != dnnl_success) {
@@ -237,13 +240,14 @@ static ddgan_status_t cpu_create(const ddgan_backend_create_params *params, ddga
     be->state = st;
     const dnnl_version_t *v = dnnl_version();
     ddgan__cpu_log(be, DDGAN_LOG_DEBUG,
-                   "cpu backend: oneDNN %d.%d.%d (%s), %d threads, %s conv layouts, Winograd %s",
+                   "cpu backend: oneDNN %d.%d.%d (%s), %d threads, %s conv layouts, Winograd %s, "
+                   "small-plane convolutions %s",
                    v->major, v->minor, v->patch,
                    v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other runtime", st->num_threads,
                    layout == CPU_LAYOUT_PLAIN     ? "plain"
                    : layout == CPU_LAYOUT_BLOCKED ? "blocked"
                                                   : "auto",
-                   winograd ? "auto" : "off");
+                   winograd ? "auto" : "off", st->small_conv ? "auto" : "off");
     *out = be;
     return DDGAN_OK;
 }

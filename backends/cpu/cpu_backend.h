@@ -130,6 +130,7 @@ typedef struct cpu_state {
     uint64_t tick;
     cpu_conv_layout conv_layout;
     int winograd; /* 1: Winograd for large forward 3x3 convolutions (cpu_conv.c); 0: direct only */
+    int small_conv; /* 1: forwards of <= 64 output pixels on cpu_smallconv.c; 0: oneDNN */
     int gemm_openblas; /* $DDGAN_CPU_GEMM=openblas: matmul on OpenBLAS instead of oneDNN (comparisons) */
     /* the workers of pool_owner's OpenMP pool, for teams of up to
      * pool_blocked threads, block signals (oneDNN section) */

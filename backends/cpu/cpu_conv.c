@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_smallconv.h"
 #include "cpu/cpu_winograd.h"
 #include "ref/ref_ops.h"
 
@@ -61,8 +62,9 @@ static int conv_fast(const ddgan_backend *be, const ddgan_conv2d_desc *in, int a
  * generator's batch-1 layers, their weights streamed from memory as in a
  * sampling step (docs/backend-cpu.md): 32x32 at 900-1370 model-GFLOP/s
  * (oneDNN's Winograd inference kernels 600-655, direct 410-435), 16x16 at
- * 650-800 (direct 390); 8x8, where the weights' traffic dominates, about
- * 3% faster over a whole sampling call; 4x4 (4 tiles) no faster, so direct. */
+ * 650-800 (direct 390). Forwards of at most 64 output pixels (a single 8x8
+ * or 4x4 image) never get here: the small-plane kernel (cpu_smallconv.h),
+ * which reads the plain weights once, runs them faster than either. */
 #define CPU_WINO_MIN_PIXELS 4096
 #define CPU_SCOPE_MIN_PLANE 64
 static int scope_inference(const cpu_state *st, const ddgan_conv2d_desc *d, const void *weight)
@@ -703,6 +705,19 @@ static ddgan_status_t wino_exec(ddgan_backend *be, cpu_conv_entry *e, const floa
     return DDGAN_OK;
 }
 
+/* Runs the forward of d on the small-plane kernel (cpu_smallconv.h). */
+static ddgan_status_t small_exec(ddgan_backend *be, const ddgan_conv2d_desc *d, const float *x,
+                                 const float *weight, const float *bias, float *y, int accumulate)
+{
+    cpu_state *st = be->state;
+    unsigned char *ws = ddgan__cpu_grow(&st->ws, &st->ws_cap, ddgan__cpu_small_ws_bytes(d),
+                                        "convolution workspace");
+    if (!ws)
+        return DDGAN_ERR_OUT_OF_MEMORY;
+    ddgan__cpu_small_fwd(d, x, weight, bias, y, accumulate, ws, st->num_threads);
+    return DDGAN_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The ops                                                                  */
 
@@ -712,6 +727,10 @@ ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc 
     ddgan_conv2d_desc d;
     if (!x || !weight || !y || !conv_fast(be, desc, accumulate, &d))
         return ddgan__ref_conv2d_fwd(be, desc, x, weight, bias, y, accumulate);
+    /* at most 64 output pixels: bound by the weights' traffic, which the
+     * small-plane kernel keeps to one pass over the plain weights */
+    if (((cpu_state *)be->state)->small_conv && ddgan__cpu_small_fits(&d))
+        return small_exec(be, &d, x, weight, bias, y, accumulate);
     cpu_conv_key k = make_key(CPU_CONV_FWD, &d, bias != NULL, accumulate);
     k.inference = scope_inference(be->state, &d, weight);
     cpu_conv_entry *e;

@@ -64,6 +64,7 @@ static int group_setup(void **state)
     unsetenv("DDGAN_BACKEND");
     unsetenv("DDGAN_CPU_CONV_LAYOUT");
     unsetenv("DDGAN_CPU_WINOGRAD");
+    unsetenv("DDGAN_CPU_SMALL_CONV");
     setenv("DDGAN_BACKEND_PATH", DDGAN_BUILD_PLUGIN_DIR, 1);
     struct stat sb;
     g_plugin_built = stat(PLUGIN_FILE, &sb) == 0;
@@ -845,7 +846,8 @@ static void test_const_scope(void **state)
 
 /* The plug-in's own Winograd (cpu_winograd.c), which const_scope forwards
  * of 3x3 stride-1 padding-1 layers take at small batches: F(4x4, 3x3) on
- * planes of 1024 pixels and more, F(2x2, 3x3) from 64. Each case against
+ * planes of 1024 pixels and more, F(2x2, 3x3) from 64 (more than 64 pixels
+ * in the batch: below, the small-plane kernel). Each case against
  * ref float64 (with and without bias, written and accumulated), on planes
  * whose sides are no multiple of the tile or of 16 (partial tiles, the
  * transposes' edges), batch 2; and bit-identical on 1, 2 and 3 threads. */
@@ -882,9 +884,10 @@ static void test_wino_scope(void **state)
         {CONVD(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 16, 34, 34, 32, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
-        {CONVD(1, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        /* batch 2: a single 8x8 image runs on the small-plane kernel */
+        {CONVD(2, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         /* a batched oneDNN matmul split these sums over 3 threads */
-        {CONVD(1, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        {CONVD(2, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         {CONVD(1, 32, 17, 17, 16, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         {CONVD(2, 32, 16, 24, 48, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
     };
@@ -940,6 +943,126 @@ static void test_wino_scope(void **state)
         free(got), free(want), free(again);
     }
     print_message("[ PARITY   ] cpu scoped Winograd vs ref f64: worst %.2e\n", worst);
+    ddgan_context_destroy(ctx);
+}
+
+/* The small-plane kernel (cpu_smallconv.c), which every float32 forward
+ * with at most 64 output pixels in the batch takes where the CPU has
+ * AVX-512: each case against ref float64 (bias x accumulate), bit-identical
+ * on 1, 2 and 3 threads, and -- to show that the kernel ran -- not bit-equal
+ * to the oneDNN path that $DDGAN_CPU_SMALL_CONV=off selects (other
+ * summation order), which matches ref as well. The cases cover its unfold
+ * paths (4x4 and 8-wide planes by register shifts, the input itself for
+ * 1x1, the general one for batch 2, stride 2, 5x5, odd planes), 1-4
+ * vectors of pixels, channel counts that are no multiple of the row
+ * blocks, and sums longer than one block (512 x 9 terms). */
+static void small_conv_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
+                           int accumulate, uint64_t seed, double *out)
+{
+    ddgan_backend *be = ctx->backend;
+    const size_t nx = (size_t)d->n * d->c_in * d->h * d->w,
+                 nw = (size_t)d->c_out * d->c_in * d->kh * d->kw,
+                 ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+    double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1), *hb = rand_vals(d->c_out, seed + 2),
+           *hy = rand_vals(ny, seed + 3);
+    void *x = upload(be, DDGAN_DT_F32, hx, nx), *w = upload(be, DDGAN_DT_F32, hw, nw),
+         *b = upload(be, DDGAN_DT_F32, hb, d->c_out), *y = upload(be, DDGAN_DT_F32, hy, ny);
+    OK(be->ops->compute->conv2d_fwd(be, d, x, w, with_bias ? b : NULL, y, accumulate));
+    download(be, DDGAN_DT_F32, y, out, ny);
+    void *dev[] = {x, w, b, y};
+    for (int i = 0; i < 4; i++)
+        be->ops->free(be, dev[i]);
+    free(hx), free(hw), free(hb), free(hy);
+}
+
+static void test_small_conv(void **state)
+{
+    (void)state;
+    REQUIRE_CPU();
+    const ddgan_conv2d_desc cases[] = {
+        CONVD(1, 256, 4, 4, 256, 3, 1, 1, 1, 1, 1), /* the generator's 4x4 layer */
+        CONVD(1, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), /* 8x8, 4608-term sums */
+        CONVD(1, 64, 8, 4, 40, 3, 1, 1, 1, 1, 1),   /* 4-wide rows, 2 vectors, 40 channels */
+        CONVD(1, 48, 4, 8, 30, 3, 1, 1, 1, 1, 1),   /* 8-wide rows, 2 vectors */
+        CONVD(1, 128, 17, 17, 24, 3, 2, 0, 0, 0, 0), /* the 8x8 downsampling, stride 2 */
+        CONVD(2, 32, 4, 4, 16, 3, 1, 1, 1, 1, 1),   /* batch 2 */
+        CONVD(1, 512, 8, 8, 256, 1, 1, 0, 0, 0, 0), /* 1x1: the input is col */
+        CONVD(1, 48, 6, 6, 13, 1, 1, 0, 0, 0, 0),   /* 1x1 on 36 pixels */
+        CONVD(1, 24, 3, 3, 20, 3, 1, 1, 1, 1, 1),   /* 9 pixels, 24 channels */
+        CONVD(1, 16, 4, 4, 8, 5, 1, 2, 2, 2, 2),    /* 5x5 */
+        CONVD(1, 3, 7, 9, 5, 3, 1, 1, 0, 1, 2),     /* uneven padding, 48 pixels */
+    };
+    const int avx512 =
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        __builtin_cpu_supports("avx512f");
+#else
+        0;
+#endif
+    ddgan_context_t ctx = make_ctx("cpu", 2, NULL, NULL);
+    assert_non_null(ctx);
+    assert_int_equal(setenv("DDGAN_CPU_SMALL_CONV", "off", 1), 0);
+    ddgan_context_t onednn = make_ctx("cpu", 2, NULL, NULL);
+    assert_int_equal(unsetenv("DDGAN_CPU_SMALL_CONV"), 0);
+    assert_non_null(onednn);
+    ddgan_backend *rb = ref_be();
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        ddgan_conv2d_desc d = cases[ci];
+        d.dtype = DDGAN_DT_F32;
+        assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
+        assert_true(d.n * d.h_out * d.w_out <= 64);
+        const size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * d.kh * d.kw,
+                     ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+        double *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want),
+               *again = malloc(ny * sizeof *again);
+        assert_true(got && want && again);
+        for (int variant = 0; variant < 4; variant++) {
+            const int with_bias = variant & 1, accumulate = variant >> 1;
+            const uint64_t seed = 500 + 10 * ci;
+            small_conv_run(ctx, &d, with_bias, accumulate, seed, got);
+            ddgan_conv2d_desc d64 = d;
+            d64.dtype = DDGAN_DT_F64;
+            double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1),
+                   *hb = rand_vals(d.c_out, seed + 2), *hy = rand_vals(ny, seed + 3);
+            void *rx = upload(rb, DDGAN_DT_F64, hx, nx), *rw = upload(rb, DDGAN_DT_F64, hw, nw),
+                 *rbias = upload(rb, DDGAN_DT_F64, hb, d.c_out), *ry = upload(rb, DDGAN_DT_F64, hy, ny);
+            OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw, with_bias ? rbias : NULL, ry, accumulate));
+            download(rb, DDGAN_DT_F64, ry, want, ny);
+            const double e = norm_err(got, want, ny);
+            small_conv_run(onednn, &d, with_bias, accumulate, seed, again);
+            const double e_onednn = norm_err(again, want, ny);
+            print_message("    %dx%dx%dx%d>%d k%d s%d bias %d accumulate %d: %.2e (oneDNN path %.2e)\n",
+                          d.n, d.c_in, d.h, d.w, d.c_out, d.kh, d.stride, with_bias, accumulate, e,
+                          e_onednn);
+            assert_true(e <= 1e-5);
+            assert_true(e_onednn <= 1e-5);
+            worst = fmax(worst, e);
+            void *rdev[] = {rx, rw, rbias, ry};
+            for (int i = 0; i < 4; i++)
+                rb->ops->free(rb, rdev[i]);
+            free(hx), free(hw), free(hb), free(hy);
+        }
+        /* the kernel ran: other bits than oneDNN's (where it can run), for
+         * sums longer than the kernel's blocks of 256 terms (shorter ones
+         * may come out in the same order) over more than one tap (oneDNN
+         * blocks 1x1 sums by 256 too, so those agree bit for bit) */
+        small_conv_run(ctx, &d, 1, 0, 77, got);
+        small_conv_run(onednn, &d, 1, 0, 77, again);
+        if (avx512 && d.c_in * d.kh * d.kw > 256 && d.kh * d.kw > 1)
+            assert_memory_not_equal(got, again, ny * sizeof *got);
+        /* the thread count does not change a bit */
+        for (int t = 1; t <= 3; t += 2) {
+            ddgan_context_t other = make_ctx("cpu", t, NULL, NULL);
+            assert_non_null(other);
+            small_conv_run(other, &d, 1, 0, 77, again);
+            assert_memory_equal(got, again, ny * sizeof *got);
+            ddgan_context_destroy(other);
+        }
+        free(got), free(want), free(again);
+    }
+    print_message("[ PARITY   ] cpu small-plane convolutions vs ref f64: worst %.2e%s\n", worst,
+                  avx512 ? "" : " (no AVX-512: the oneDNN path)");
+    ddgan_context_destroy(onednn);
     ddgan_context_destroy(ctx);
 }
 
@@ -1060,6 +1183,13 @@ static void test_errors(void **state)
     tu_assert_status(ddgan_context_create(&ctx, &cfg), DDGAN_ERR_BACKEND_UNAVAILABLE,
                      "DDGAN_CPU_WINOGRAD");
     unsetenv("DDGAN_CPU_WINOGRAD");
+    assert_null(ctx);
+
+    /* and a bad small-plane policy */
+    setenv("DDGAN_CPU_SMALL_CONV", "on", 1);
+    tu_assert_status(ddgan_context_create(&ctx, &cfg), DDGAN_ERR_BACKEND_UNAVAILABLE,
+                     "DDGAN_CPU_SMALL_CONV");
+    unsetenv("DDGAN_CPU_SMALL_CONV");
     assert_null(ctx);
 }
 
@@ -1234,6 +1364,7 @@ int main(void)
         cmocka_unit_test(test_primitive_cache),
         cmocka_unit_test(test_const_scope),
         cmocka_unit_test(test_wino_scope),
+        cmocka_unit_test(test_small_conv),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_auto_selects_cpu),
         cmocka_unit_test(test_disc_golden),
