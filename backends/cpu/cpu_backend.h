@@ -157,6 +157,13 @@ typedef struct cpu_state {
     cpu_profile *prof;
 } cpu_state;
 
+/* Batch-1 matrix-vector products (cpu_gemv.c): whether d (a valid
+ * float32 descriptor) is one -- batch 1, m 1, A plain, B transposed -- and
+ * the CPU has AVX-512; and c = alpha * a B^T (+ beta * c) on `threads`
+ * OpenMP threads. */
+int ddgan__cpu_gemv_fits(const ddgan_matmul_desc *d);
+void ddgan__cpu_gemv(const ddgan_matmul_desc *d, const float *a, const float *b, float *c, int threads);
+
 /* The compute table: ddgan__ref_compute with the overrides. */
 extern const ddgan_backend_compute ddgan__cpu_compute;
 

@@ -133,6 +133,10 @@ ddgan_status_t ddgan__cpu_matmul(ddgan_backend *be, const ddgan_matmul_desc *d, 
         return ddgan__ref_matmul(be, d, a, b, c);
     cpu_state *st = be->state;
     const int openblas = st->gemm_openblas;
+    if (!openblas && ddgan__cpu_gemv_fits(d)) {
+        ddgan__cpu_gemv(d, a, b, c, st->num_threads);
+        return DDGAN_OK;
+    }
     if (openblas)
         blas_threads(1);
     const float *A = a, *B = b;

@@ -488,20 +488,34 @@ static void run_ew(ddgan_backend *be, ddgan_dtype dt, int which, double *out, si
 /* A batched product, cut into row blocks (mode 0: batch 2, m 256), not cut
  * (1: batch 16), or cut into column blocks (2: one product of 3 rows
  * against a transposed 520 x 160 B, as the dense layers of a batch-1
- * forward: 4 blocks, the last one partial). */
+ * forward: 4 blocks, the last one partial). Modes 3-5 are the
+ * matrix-vector products of cpu_gemv.c (one row against a transposed B):
+ * 3: 1030 x 300 with padded rows of B (ldb 305), accumulating, the last
+ * group of four rows and the last vector of each row partial; 4: 512 x 256
+ * with beta 0 over a C of NaN (must not propagate); 5: 7 x 13, below one
+ * vector and below the threading threshold. */
+#define MM_MODES 6
 static void run_mm(ddgan_backend *be, ddgan_dtype dt, int mode, double *out, size_t *m)
 {
-    const int row = mode == 2;
-    const int batch = row ? 1 : mode ? 16 : 2, M = row ? 3 : 256, N = row ? 520 : 64,
-              K = row ? 160 : 128;
-    const size_t na = (size_t)batch * K * M, nb = (size_t)batch * K * N, nc = (size_t)batch * M * N;
+    const int row = mode == 2, vec = mode >= 3;
+    static const int vn[3] = {1030, 512, 7}, vk[3] = {300, 256, 13}, vpad[3] = {5, 0, 0};
+    const int batch = row || vec ? 1 : mode ? 16 : 2, M = vec ? 1 : row ? 3 : 256,
+              N = vec ? vn[mode - 3] : row ? 520 : 64, K = vec ? vk[mode - 3] : row ? 160 : 128;
+    const int64_t ldb_vec = vec ? K + vpad[mode - 3] : 0;
+    const size_t na = (size_t)batch * K * M,
+                 nb = vec ? (size_t)N * (size_t)ldb_vec : (size_t)batch * K * N, nc = (size_t)batch * M * N;
     double *ha = rand_vals(na, 61), *hb = rand_vals(nb, 62), *hc = rand_vals(nc, 63);
+    if (mode == 4)
+        for (size_t i = 0; i < nc; i++)
+            hc[i] = NAN;
     void *a = upload(be, dt, ha, na), *b = upload(be, dt, hb, nb), *c = upload(be, dt, hc, nc);
     /* C = 0.5 A^T B + C (A stored k x m); row: C = 0.5 A B^T + C (B stored n x k) */
     const ddgan_matmul_desc d =
-        row ? (ddgan_matmul_desc){dt, batch, M, N, K, 0, 1, K, K, N, 0, 0, 0, 0.5, 1.0}
-            : (ddgan_matmul_desc){dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
-                                  (int64_t)M * N, 0.5, 1.0};
+        vec   ? (ddgan_matmul_desc){dt, 1, 1, N, K, 0, 1, K, ldb_vec, N, 0, 0, 0, mode == 4 ? 1.0 : 0.5,
+                                    mode == 4 ? 0.0 : 1.0}
+        : row ? (ddgan_matmul_desc){dt, batch, M, N, K, 0, 1, K, K, N, 0, 0, 0, 0.5, 1.0}
+              : (ddgan_matmul_desc){dt, batch, M, N, K, 1, 0, M, N, N, (int64_t)K * M, (int64_t)K * N,
+                                    (int64_t)M * N, 0.5, 1.0};
     OK(be->ops->compute->matmul(be, &d, a, b, c));
     download(be, dt, c, out, nc);
     *m = nc;
@@ -573,17 +587,38 @@ static void test_norm_ew_threaded(void **state)
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
     }
-    for (int mode = 0; mode < 3; mode++) {
+    /* the matrix-vector kernel ran: other bits than the sgemm path that
+     * $DDGAN_CPU_GEMM=openblas takes (where the CPU has AVX-512) */
+    assert_int_equal(setenv("DDGAN_CPU_GEMM", "openblas", 1), 0);
+    ddgan_context_t blas = make_ctx("cpu", 2, NULL, NULL);
+    assert_int_equal(unsetenv("DDGAN_CPU_GEMM"), 0);
+    assert_non_null(blas);
+    const int avx512 =
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        __builtin_cpu_supports("avx512f");
+#else
+        0;
+#endif
+    static const char *const mm_name[MM_MODES] = {
+        "batch 2", "batch 16", "3x520x160 (column blocks)", "1x1030x300 ldb 305 (vector)",
+        "1x512x256 beta 0 over NaN (vector)", "1x7x13 (vector)"};
+    for (int mode = 0; mode < MM_MODES; mode++) {
         size_t m = 0;
         run_mm(cpu_be(), DDGAN_DT_F32, mode, got, &m);
         run_mm(ref_be(), DDGAN_DT_F64, mode, want, &m);
         run_mm(one->backend, DDGAN_DT_F32, mode, solo, &m);
         const double e = norm_err(got, want, m);
-        print_message("    matmul %s: %.2e\n",
-                      mode == 2 ? "3x520x160 (column blocks)" : mode ? "batch 16" : "batch 2", e);
+        print_message("    matmul %s: %.2e\n", mm_name[mode], e);
         assert_true(e <= 1e-5);
         assert_memory_equal(got, solo, m * sizeof(double));
+        if (mode == 3 || mode == 4) {
+            run_mm(blas->backend, DDGAN_DT_F32, mode, ref32, &m);
+            assert_true(norm_err(ref32, want, m) <= 1e-5);
+            if (avx512)
+                assert_memory_not_equal(got, ref32, m * sizeof(double));
+        }
     }
+    ddgan_context_destroy(blas);
     free(got), free(want), free(solo), free(ref32);
     ddgan_context_destroy(one);
 }
