@@ -442,6 +442,23 @@ def child(args):
     res = dict(g_params=sum(p.numel() for p in G.parameters()),
                d_params=sum(p.numel() for p in D.parameters()))
 
+    if args.child_job == "serve1":
+        # bench_train --serve-sample1's protocol (interleaved rounds)
+        G.eval()
+        for _ in range(args.sample_warmup):
+            sample(G, sch, cfg, 1)
+        print("READY", flush=True)
+        for line in sys.stdin:
+            n = int(line.strip() or 0)
+            if n <= 0:
+                break
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                sample(G, sch, cfg, 1)
+                times.append(time.perf_counter() - t0)
+            print(json.dumps({"times": times}), flush=True)
+        return
     if args.child_job == "train":
         iteration = make_train_iteration(G, D, sch, cfg, B, args.detach)
         for r1, key in ((False, "step_s"), (True, "step_r1_s")):
@@ -494,6 +511,65 @@ def run_child(args, config, job):
     return res
 
 
+def _serve_open(cmd, env):
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    line = p.stdout.readline().strip()
+    if line != "READY":
+        p.kill()
+        raise RuntimeError(f"{cmd[0]}: {line or 'no READY line'}")
+    return p
+
+
+def _serve_times(p, n):
+    p.stdin.write(f"{n}\n")
+    p.stdin.flush()
+    o = json.loads(p.stdout.readline())
+    if "times" not in o:
+        raise RuntimeError(o.get("error", "no times"))
+    return o["times"]
+
+
+def interleaved_b1(args, bench, config, rounds, per_round):
+    """Batch-1 sampling on both sides in alternating rounds (libddgan first
+    in even rounds, PyTorch first in odd ones), each side a long-lived
+    process that samples on request: the machine's batch-1 rate drifts by
+    up to 1.7x between minutes, which the main table's measurements, minutes
+    apart, cannot separate from the implementations. Returns per-round
+    medians (seconds) of both sides, or None when a side fails."""
+    env = dict(os.environ)
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    env["OMP_NUM_THREADS"] = str(args.threads)
+    ours_cmd = [bench, "--serve-sample1", "--config", config, "--threads", str(args.threads),
+                "--sample-warmup", str(args.sample_warmup)]
+    torch_cmd = [sys.executable, os.path.abspath(__file__), "--child-config", config, "--child-job", "serve1",
+                 "--threads", str(args.threads), "--sample-warmup", str(args.sample_warmup)]
+    procs = []
+    try:
+        ours = _serve_open(ours_cmd, env)
+        procs.append(ours)
+        theirs = _serve_open(torch_cmd, env)
+        procs.append(theirs)
+        res = []
+        for r in range(rounds):
+            order = (ours, theirs) if r % 2 == 0 else (theirs, ours)
+            med = {}
+            for p in order:
+                med[p is ours] = statistics.median(_serve_times(p, per_round))
+            res.append((med[True], med[False]))
+        return res
+    except (RuntimeError, OSError, ValueError) as e:
+        print(f"bench_torch: interleaved batch-1 rounds ({config}) failed: {e}", file=sys.stderr)
+        return None
+    finally:
+        for p in procs:
+            try:
+                p.stdin.write("0\n")
+                p.stdin.flush()
+                p.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                p.kill()
+
+
 # --------------------------------------------------------------------------
 # Parent
 
@@ -517,6 +593,9 @@ def main():
                     help="untimed batch-1 sampling calls first (default 3; the training batch gets --warmup, at most 1)")
     ap.add_argument("--quick", action="store_true", help="1 iteration each, no warm-up: checks, not measurements")
     ap.add_argument("--detach", action="store_true", help="PyTorch: detach x0_pred in the D step (less work than the official loop)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="interleaved batch-1 sampling rounds per config (default 10; 0: none)")
+    ap.add_argument("--round-calls", type=int, default=None, help="timed calls per side and round (default 8)")
     ap.add_argument("--skip-ddgan", action="store_true")
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--child-config", help=argparse.SUPPRESS)
@@ -578,6 +657,25 @@ def main():
                     theirs[name]["rss_" + job] = r.get("rss_kib")
                 print(f"  {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
 
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 10)
+    per_round = args.round_calls if args.round_calls is not None else (1 if args.quick else 8)
+    paired = {}
+    if rounds > 0 and not args.skip_ddgan and not args.skip_torch:
+        bench = args.bench or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin",
+                                           "bench_train")
+        pargs = argparse.Namespace(**vars(args))
+        pargs.sample_warmup = swarm
+        for name in CONFIGS:
+            if args.config not in ("all", name):
+                continue
+            print(f"running: interleaved batch-1 sampling, {name}, {rounds} rounds of {per_round} calls",
+                  file=sys.stderr, flush=True)
+            t0 = time.time()
+            r = interleaved_b1(pargs, bench, name, rounds, per_round)
+            if r:
+                paired[name] = r
+            print(f"  {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+
     peak = machine.get("peak_gflops")
     print(f"machine: {machine.get('nproc', os.cpu_count())} CPUs, {machine.get('cpu', '?')}; "
           f"{args.threads} threads; measured FMA peak {peak if peak else '?'} GFLOP/s "
@@ -637,6 +735,19 @@ def main():
         print()
         print("Targets (issue 5): training >= 3x (cifar10), >= 2x (mnist); sampling >= 3x at b1, >= 2x at b64; "
               "peak RSS <= 1/3 of PyTorch's.")
+    if paired:
+        print()
+        print(f"Batch-1 sampling in interleaved rounds ({rounds} rounds of {per_round} calls per side, "
+              "alternating which side goes first; per-round medians):")
+        print()
+        print("| config | libddgan img/s (median of rounds) | PyTorch img/s | speed-up (median of rounds) | "
+              "speed-up min / max | per-round speed-ups |")
+        print("|---|---|---|---|---|---|")
+        for name, r in paired.items():
+            sp = [t / o for o, t in r]
+            print(f"| {name} | {1 / statistics.median(o for o, _ in r):.3g} | "
+                  f"{1 / statistics.median(t for _, t in r):.3g} | {statistics.median(sp):.2f}x | "
+                  f"{min(sp):.2f}x / {max(sp):.2f}x | {' '.join(f'{x:.2f}' for x in sp)} |")
     return 0
 
 

@@ -75,6 +75,7 @@ typedef struct options {
     int quick;
     int json;
     int peak_only;
+    int serve_sample1; /* --serve-sample1: timed batch-1 sampling calls on request */
 } options;
 
 /* What a child sends back. */
@@ -427,6 +428,81 @@ done:
     ddgan_context_destroy(ctx);
 }
 
+/* --serve-sample1: one generator of config c on `backend`, sampled at
+ * batch 1 on request, for bench_torch.py's interleaved rounds (the
+ * batch-1 rate of this machine drifts by up to 1.7x between minutes, so the
+ * two sides are timed in alternating rounds rather than minutes apart).
+ * After o->sample_warmup untimed calls it prints "READY"; then each line
+ * "N" on stdin runs N timed calls and prints {"times":[seconds, ...]}; an
+ * empty line, "0" or the end of stdin ends it. Errors: {"error":"..."} and
+ * exit status 1. */
+static int serve_sample1(const options *o, const bench_cfg *c, const char *backend)
+{
+    job_result res;
+    job_result *r = &res;
+    memset(r, 0, sizeof *r);
+    ddgan_context_t ctx = NULL;
+    ddgan_generator_t g = NULL;
+    ddgan_schedule_t s = NULL;
+    float *out = NULL;
+    double *times = NULL;
+    int ok = 0;
+    ddgan_context_config cc;
+    ddgan_context_config_init(&cc, sizeof cc);
+    cc.backend = backend;
+    cc.seed = 1;
+    cc.num_threads = o->threads;
+    TRY(ddgan_context_create(&ctx, &cc));
+    ddgan_generator_config gc;
+    ddgan_discriminator_config dc;
+    make_networks_cfg(c, &gc, &dc);
+    TRY(ddgan_generator_create(&g, ctx, &gc));
+    TRY(ddgan_schedule_create(&s, ctx, NULL));
+    out = malloc(sizeof *out * (size_t)c->c_img * (size_t)c->img * (size_t)c->img);
+    times = malloc(sizeof *times * 1000);
+    if (!out || !times) {
+        snprintf(r->error, sizeof r->error, "out of host memory");
+        goto done;
+    }
+    uint64_t seed = 7;
+    for (int w = 0; w < o->sample_warmup; w++)
+        TRY(ddgan_sample(g, s, 1, seed++, out));
+    printf("READY\n");
+    fflush(stdout);
+    char line[64];
+    while (fgets(line, sizeof line, stdin)) {
+        const int n = atoi(line);
+        if (n <= 0)
+            break;
+        const int reps = n > 1000 ? 1000 : n;
+        for (int i = 0; i < reps; i++) {
+            const double t0 = now_s();
+            TRY(ddgan_sample(g, s, 1, seed++, out));
+            times[i] = now_s() - t0;
+        }
+        printf("{\"times\":[");
+        for (int i = 0; i < reps; i++)
+            printf("%s%.6f", i ? "," : "", times[i]);
+        printf("]}\n");
+        fflush(stdout);
+    }
+    ok = 1;
+done:
+    if (!ok) {
+        printf("{\"error\":\"");
+        for (const char *e = r->error; *e; e++)
+            putchar(*e == '"' || *e == '\\' || (unsigned char)*e < 32 ? ' ' : *e);
+        printf("\"}\n");
+        fflush(stdout);
+    }
+    free(times);
+    free(out);
+    ddgan_schedule_destroy(s);
+    ddgan_generator_destroy(g);
+    ddgan_context_destroy(ctx);
+    return ok ? 0 : 1;
+}
+
 /* Runs one job in a child; *rss_kib receives the child's peak RSS. */
 static int run_forked(const options *o, const bench_cfg *c, const char *backend, int sampling, job_result *r,
                       long *rss_kib)
@@ -509,6 +585,9 @@ static void usage(FILE *f)
             "  --quick                      steps 1, ref-steps 1, warmup 0, sample-warmup 0, sample-reps 1\n"
             "  --peak-only                  only measure the FMA peak\n"
             "  --json                       one JSON object per line\n"
+            "  --serve-sample1              with --config mnist|cifar10: after --sample-warmup calls print\n"
+            "                               READY, then per stdin line N time N batch-1 sampling calls and\n"
+            "                               print {\"times\":[...]} (bench_torch.py's interleaved rounds)\n"
             "Plug-ins are looked up in $DDGAN_BACKEND_PATH, else next to libddgan.\n");
 }
 
@@ -593,6 +672,8 @@ int main(int argc, char **argv)
             o.json = 1;
         } else if (strcmp(a, "--peak-only") == 0) {
             o.peak_only = 1;
+        } else if (strcmp(a, "--serve-sample1") == 0) {
+            o.serve_sample1 = 1;
         } else {
             bad = 1;
         }
@@ -626,6 +707,14 @@ int main(int argc, char **argv)
         any_cfg |= strcmp(o.config, "all") == 0 || strcmp(o.config, CONFIGS[i].name) == 0;
     if (!any_cfg) {
         fprintf(stderr, "bench_train: unknown --config %s\n", o.config);
+        return 2;
+    }
+
+    if (o.serve_sample1) {
+        for (size_t i = 0; i < NUM_CONFIGS; i++)
+            if (strcmp(o.config, CONFIGS[i].name) == 0)
+                return serve_sample1(&o, &CONFIGS[i], strcmp(o.backend, "default") ? o.backend : "cpu");
+        fprintf(stderr, "bench_train: --serve-sample1 needs --config mnist or cifar10\n");
         return 2;
     }
 
