@@ -440,7 +440,8 @@ static ddgan_status_t entry_create(ddgan_backend *be, const cpu_conv_key *k, uin
         if (e->wino) {
             s = dnnl_success;
             e->ws_bytes = e->wino->ws_bytes;
-            snprintf(e->impl, sizeof e->impl, "plug-in Winograd F(%dx%d,3x3) on dnnl_sgemm", m, m);
+            snprintf(e->impl, sizeof e->impl, "plug-in Winograd F(%dx%d,3x3) on %s", m, m,
+                     e->wino->lanes ? "vector lanes" : "dnnl_sgemm");
         }
     }
     if (s != dnnl_success && cpu_use_winograd(st, k)) {
@@ -727,12 +728,17 @@ ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc 
     ddgan_conv2d_desc d;
     if (!x || !weight || !y || !conv_fast(be, desc, accumulate, &d))
         return ddgan__ref_conv2d_fwd(be, desc, x, weight, bias, y, accumulate);
+    const cpu_state *st = be->state;
+    const int inference = scope_inference(st, &d, weight);
     /* at most 64 output pixels: bound by the weights' traffic, which the
-     * small-plane kernel keeps to one pass over the plain weights */
-    if (((cpu_state *)be->state)->small_conv && ddgan__cpu_small_fits(&d))
+     * small-plane kernel keeps to one pass over the plain weights (inside
+     * the sampling scope a single 8x8 image takes the Winograd lanes of
+     * cpu_winograd.c, faster still) */
+    const int small = st->small_conv && ddgan__cpu_small_fits(&d);
+    if (small && !inference)
         return small_exec(be, &d, x, weight, bias, y, accumulate);
     cpu_conv_key k = make_key(CPU_CONV_FWD, &d, bias != NULL, accumulate);
-    k.inference = scope_inference(be->state, &d, weight);
+    k.inference = inference;
     cpu_conv_entry *e;
     DDGAN_TRY(conv_entry(be, &k, &e));
     if (e->wino) {
@@ -740,6 +746,8 @@ ddgan_status_t ddgan__cpu_conv2d_fwd(ddgan_backend *be, const ddgan_conv2d_desc 
         const ddgan_status_t s = wino_exec(be, e, x, weight, bias, y, accumulate, &declined);
         if (!declined)
             return s;
+        if (small)
+            return small_exec(be, &d, x, weight, bias, y, accumulate);
         k.inference = 0; /* the direct kernel, as outside a scope */
         DDGAN_TRY(conv_entry(be, &k, &e));
     }

@@ -11,7 +11,6 @@
  * The threads share the output channels in blocks of R rows.
  */
 #include <stdint.h>
-#include <string.h>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -173,32 +172,45 @@ rows_body(const float *w, size_t k_len, const float *col, float *out, int co0, i
     for (int c = co0; c < co1; c += r) {
         const int rr = co1 - c < r ? co1 - c : r;
         const float *wr[12];
+#pragma GCC unroll 12
         for (int i = 0; i < r; i++)
             wr[i] = w + (size_t)(c + (i < rr ? i : rr - 1)) * k_len;
         for (size_t k0 = 0; k0 < k_len; k0 += CPU_SMALL_KB) {
             const size_t k1 = k_len - k0 < CPU_SMALL_KB ? k_len : k0 + CPU_SMALL_KB;
             __m512 acc[12][4];
+#pragma GCC unroll 12
             for (int i = 0; i < r; i++)
+#pragma GCC unroll 4
                 for (int v = 0; v < nv; v++)
                     acc[i][v] = _mm512_setzero_ps();
             for (size_t kk = k0; kk < k1; kk += 16) {
-                if (kk + CPU_SMALL_PF < k_len)
+                if (kk + CPU_SMALL_PF < k_len) {
                     for (int i = 0; i < r; i++)
                         _mm_prefetch((const char *)(wr[i] + kk + CPU_SMALL_PF), _MM_HINT_T0);
+                } else {
+                    const size_t ahead = (size_t)r * k_len + kk + CPU_SMALL_PF - k_len;
+                    for (int i = 0; i < r && c + r + i < co1; i++)
+                        _mm_prefetch((const char *)(wr[i] + ahead), _MM_HINT_T0);
+                }
                 const size_t ke = k1 - kk < 16 ? k1 : kk + 16;
                 for (size_t k = kk; k < ke; k++) {
                     const float *cr = col + k * s;
                     __m512 xv[4];
+#pragma GCC unroll 4
                     for (int v = 0; v < nv; v++)
                         xv[v] = _mm512_loadu_ps(cr + 16 * v); /* col may be x */
+#pragma GCC unroll 12
                     for (int i = 0; i < r; i++) {
                         const __m512 b = _mm512_set1_ps(wr[i][k]);
+#pragma GCC unroll 4
                         for (int v = 0; v < nv; v++)
                             acc[i][v] = _mm512_fmadd_ps(b, xv[v], acc[i][v]);
                     }
                 }
             }
+#pragma GCC unroll 12
             for (int i = 0; i < rr; i++)
+#pragma GCC unroll 4
                 for (int v = 0; v < nv; v++) {
                     float *o = out + (size_t)(c + i) * s + 16 * (size_t)v;
                     _mm512_store_ps(o, k0 ? _mm512_add_ps(_mm512_load_ps(o), acc[i][v]) : acc[i][v]);
@@ -232,6 +244,19 @@ __attribute__((target("avx512f"))) static void rows_nv4(const float *w, size_t k
     rows_body(w, k, col, out, co0, co1, 4, 6);
 }
 
+void ddgan__cpu_small_rows(const float *w, size_t k_len, const float *col, float *out, int co0, int co1,
+                           int nv)
+{
+    if (nv == 1)
+        rows_nv1(w, k_len, col, out, co0, co1);
+    else if (nv == 2)
+        rows_nv2(w, k_len, col, out, co0, co1);
+    else if (nv == 3)
+        rows_nv3(w, k_len, col, out, co0, co1);
+    else
+        rows_nv4(w, k_len, col, out, co0, co1);
+}
+
 /* y from out: bias added, NCHW, added to y when accumulating. */
 static void fold(const ddgan_conv2d_desc *d, const float *out, int s, const float *bias, float *y,
                  int accumulate)
@@ -261,19 +286,18 @@ void ddgan__cpu_small_fwd(const ddgan_conv2d_desc *d, const float *x, const floa
 #endif
     for (int blk = 0; blk < blocks; blk++) {
         const int co0 = blk * r, co1 = co0 + r < d->c_out ? co0 + r : d->c_out;
-        if (nv == 1)
-            rows_nv1(w, k_len, col, out, co0, co1);
-        else if (nv == 2)
-            rows_nv2(w, k_len, col, out, co0, co1);
-        else if (nv == 3)
-            rows_nv3(w, k_len, col, out, co0, co1);
-        else
-            rows_nv4(w, k_len, col, out, co0, co1);
+        ddgan__cpu_small_rows(w, k_len, col, out, co0, co1, nv);
     }
     fold(d, out, s, bias, y, accumulate);
 }
 
 #else /* no AVX-512 kernel: never called (ddgan__cpu_small_fits is 0) */
+
+void ddgan__cpu_small_rows(const float *w, size_t k_len, const float *col, float *out, int co0, int co1,
+                           int nv)
+{
+    (void)w, (void)k_len, (void)col, (void)out, (void)co0, (void)co1, (void)nv;
+}
 
 void ddgan__cpu_small_fwd(const ddgan_conv2d_desc *d, const float *x, const float *w,
                           const float *bias, float *y, int accumulate, unsigned char *ws, int threads)

@@ -39,4 +39,11 @@ size_t ddgan__cpu_small_ws_bytes(const ddgan_conv2d_desc *d);
 void ddgan__cpu_small_fwd(const ddgan_conv2d_desc *d, const float *x, const float *w,
                           const float *bias, float *y, int accumulate, unsigned char *ws, int threads);
 
+/* The kernel alone: out rows [co0, co1) = w rows x col, out[co][nv * 16],
+ * col[k][nv * 16], w[co][k_len] (k_len terms per row, summed in blocks as
+ * above), nv 1-4; one thread. Only where ddgan__cpu_small_fits can be true
+ * (AVX-512). */
+void ddgan__cpu_small_rows(const float *w, size_t k_len, const float *col, float *out, int co0, int co1,
+                           int nv);
+
 #endif

@@ -27,7 +27,13 @@
 #endif
 
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_smallconv.h"
 #include "cpu/cpu_winograd.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CPU_HAVE_LANES 1
+#endif
 
 #define CB 16 /* channels per vector */
 
@@ -80,9 +86,11 @@ void ddgan__cpu_wino_weights(const cpu_wino_plan *p, const float *w, float *u, i
                 for (int c = 0; c < 3; c++)
                     t[r][c] = g[r][0] * k[c] + g[r][1] * k[3 + c] + g[r][2] * k[6 + c];
             for (int r = 0; r < a; r++)
-                for (int c = 0; c < a; c++)
-                    u[((size_t)(r * a + c) * ci + i) * co + o] =
+                for (int c = 0; c < a; c++) {
+                    const size_t q = (size_t)(r * a + c);
+                    u[p->lanes ? (q * co + o) * ci + i : (q * ci + i) * co + o] =
                         (float)(t[r][0] * g[c][0] + t[r][1] * g[c][1] + t[r][2] * g[c][2]);
+                }
         }
 }
 
@@ -267,6 +275,14 @@ cpu_wino_plan *ddgan__cpu_wino_plan_create(const ddgan_conv2d_desc *d, int m)
     p->off_m = p->off_v + align64(P * p->tiles * d->c_in * sizeof(float));
     p->off_yn = p->off_m + align64(P * p->tiles * d->c_out * sizeof(float));
     p->ws_bytes = p->off_yn + align64((size_t)d->n * d->h * d->w * d->c_out * sizeof(float));
+#if defined(CPU_HAVE_LANES)
+    if (m == 2 && d->n == 1 && d->h == 8 && d->w == 8 && __builtin_cpu_supports("avx512f")) {
+        p->lanes = 1;
+        p->off_v = 0;
+        p->off_m = align64(P * 16 * d->c_in * sizeof(float));
+        p->ws_bytes = p->off_m + align64(P * 16 * d->c_out * sizeof(float));
+    }
+#endif
     return p;
 }
 
@@ -381,9 +397,154 @@ static int products(const cpu_wino_plan *p, const float *v, const float *u, floa
     return failed;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Lanes: a single 8x8 image, F(2x2)                                        */
+/*
+ * The 4x4 grid of tiles of an 8x8 plane fills one vector: lane t is tile
+ * (t / 4, t % 4). Per input channel, one masked gather per window offset
+ * builds d[j][k] for all 16 tiles at once (zeros outside the plane), the
+ * transform runs on whole vectors, and V[q][ci][16] is the "col" of the
+ * small-plane kernel (cpu_smallconv.h): M[q][co][16] = U[q] x V[q], U[q]
+ * [c_out x c_in] rows streamed once with prefetch -- where the general path
+ * ran 16 dnnl_sgemm of 16 rows, bound by streaming U at about 20 GB/s. The
+ * output transform is per channel on vectors too, scattered into the plane.
+ * Every output is computed by one thread in a fixed order (the kernel's
+ * rows are independent), so the bits do not depend on the thread count.
+ */
+#if defined(CPU_HAVE_LANES)
+
+/* Lane t's pixel index in the 8x8 plane for window offset (j, k) of its
+ * tile, and whether it lies inside the plane. */
+__attribute__((target("avx512f"))) static __m512i lanes_index(int j, int k, __mmask16 *inside)
+{
+    const __m512i t = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i py = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(t, 2), 1), _mm512_set1_epi32(j - 1));
+    const __m512i px =
+        _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(t, _mm512_set1_epi32(3)), 1), _mm512_set1_epi32(k - 1));
+    const __m512i zero = _mm512_setzero_si512(), eight = _mm512_set1_epi32(8);
+    *inside = _mm512_cmpge_epi32_mask(py, zero) & _mm512_cmplt_epi32_mask(py, eight) &
+              _mm512_cmpge_epi32_mask(px, zero) & _mm512_cmplt_epi32_mask(px, eight);
+    return _mm512_add_epi32(_mm512_slli_epi32(py, 3), px);
+}
+
+/* V for channels [c0, c1). */
+__attribute__((target("avx512f"))) static void lanes_in(const float *x, int c_in, float *v, int c0, int c1)
+{
+    __m512i idx[4][4];
+    __mmask16 inside[4][4];
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < 4; k++)
+            idx[j][k] = lanes_index(j, k, &inside[j][k]);
+    for (int ci = c0; ci < c1; ci++) {
+        const float *xc = x + (size_t)ci * 64;
+        __m512 d[4][4], t[4][4];
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 4; k++)
+                d[j][k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[j][k], idx[j][k], xc, 4);
+        for (int k = 0; k < 4; k++) { /* B^T d: rows */
+            t[0][k] = _mm512_sub_ps(d[0][k], d[2][k]);
+            t[1][k] = _mm512_add_ps(d[1][k], d[2][k]);
+            t[2][k] = _mm512_sub_ps(d[2][k], d[1][k]);
+            t[3][k] = _mm512_sub_ps(d[1][k], d[3][k]);
+        }
+        for (int i = 0; i < 4; i++) { /* (B^T d) B: columns; position 4i + l */
+            float *o = v + ((size_t)(4 * i) * c_in + ci) * 16;
+            const size_t ps = (size_t)c_in * 16;
+            _mm512_store_ps(o, _mm512_sub_ps(t[i][0], t[i][2]));
+            _mm512_store_ps(o + ps, _mm512_add_ps(t[i][1], t[i][2]));
+            _mm512_store_ps(o + 2 * ps, _mm512_sub_ps(t[i][2], t[i][1]));
+            _mm512_store_ps(o + 3 * ps, _mm512_sub_ps(t[i][1], t[i][3]));
+        }
+    }
+}
+
+/* y channels [c0, c1) from M: A^T m A + bias per tile, scattered into the
+ * plane, written or added. */
+__attribute__((target("avx512f"))) static void lanes_out(const float *mm, int c_out, const float *bias,
+                                                         float *y, int accumulate, int c0, int c1)
+{
+    const __m512i t = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    /* tile t's top-left output pixel: (2 (t / 4), 2 (t % 4)) */
+    const __m512i base = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(t, 2), 4),
+                                          _mm512_slli_epi32(_mm512_and_si512(t, _mm512_set1_epi32(3)), 1));
+    const size_t ps = (size_t)c_out * 16;
+    for (int co = c0; co < c1; co++) {
+        const float *m = mm + (size_t)co * 16;
+        __m512 q[2][4];
+        for (int j = 0; j < 4; j++) { /* A^T m: rows */
+            const __m512 a0 = _mm512_load_ps(m + (size_t)j * ps), a1 = _mm512_load_ps(m + (size_t)(4 + j) * ps),
+                         a2 = _mm512_load_ps(m + (size_t)(8 + j) * ps), a3 = _mm512_load_ps(m + (size_t)(12 + j) * ps);
+            q[0][j] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+            q[1][j] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+        }
+        float plane[64] __attribute__((aligned(64)));
+        for (int i = 0; i < 2; i++) { /* (A^T m) A: columns; pixel (i, 0) and (i, 1) of each tile */
+            const __m512 r0 = _mm512_add_ps(_mm512_add_ps(q[i][0], q[i][1]), q[i][2]);
+            const __m512 r1 = _mm512_sub_ps(_mm512_sub_ps(q[i][1], q[i][2]), q[i][3]);
+            const __m512i row = _mm512_add_epi32(base, _mm512_set1_epi32(8 * i));
+            _mm512_i32scatter_ps(plane, row, r0, 4);
+            _mm512_i32scatter_ps(plane, _mm512_add_epi32(row, _mm512_set1_epi32(1)), r1, 4);
+        }
+        const __m512 b = _mm512_set1_ps(bias ? bias[co] : 0.0f);
+        float *yc = y + (size_t)co * 64;
+        for (int v4 = 0; v4 < 4; v4++) {
+            const __m512 r = _mm512_add_ps(_mm512_load_ps(plane + 16 * v4), b);
+            _mm512_storeu_ps(yc + 16 * v4, accumulate ? _mm512_add_ps(_mm512_loadu_ps(yc + 16 * v4), r) : r);
+        }
+    }
+}
+
+/* Contiguous share [*lo, *hi) of n items for thread t of nt, cut at
+ * multiples of `unit`. */
+static void share(int n, int unit, int t, int nt, int *lo, int *hi)
+{
+    const int blocks = (n + unit - 1) / unit;
+    const int b0 = (int)((int64_t)blocks * t / nt), b1 = (int)((int64_t)blocks * (t + 1) / nt);
+    *lo = b0 * unit;
+    *hi = b1 * unit < n ? b1 * unit : n;
+}
+
+static int lanes_run(const cpu_wino_plan *p, const float *x, const float *u, const float *bias, float *y,
+                     int accumulate, unsigned char *ws, int threads)
+{
+    float *v = (float *)(void *)ws, *mm = (float *)(void *)(ws + p->off_m);
+    const int ci = p->c_in, co = p->c_out;
+    (void)threads;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+#if defined(_OPENMP)
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int t = 0, nt = 1;
+#endif
+        int lo, hi;
+        share(ci, 16, t, nt, &lo, &hi);
+        if (lo < hi)
+            lanes_in(x, ci, v, lo, hi);
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+        share(co, 12, t, nt, &lo, &hi);
+        if (lo < hi) {
+            for (int q = 0; q < 16; q++)
+                ddgan__cpu_small_rows(u + (size_t)q * co * ci, (size_t)ci, v + (size_t)q * ci * 16,
+                                      mm + (size_t)q * co * 16, lo, hi, 1);
+            lanes_out(mm, co, bias, y, accumulate, lo, hi);
+        }
+    }
+    return 0;
+}
+#endif
+
 int ddgan__cpu_wino_run(const cpu_wino_plan *p, const float *x, const float *u, const float *bias,
                         float *y, int accumulate, unsigned char *ws, int threads)
 {
+#if defined(CPU_HAVE_LANES)
+    if (p->lanes)
+        return lanes_run(p, x, u, bias, y, accumulate, ws, threads);
+#endif
     float *xp = (float *)(void *)ws, *v = (float *)(void *)(ws + p->off_v),
           *mm = (float *)(void *)(ws + p->off_m), *yn = (float *)(void *)(ws + p->off_yn);
     to_padded_nhwc(p, x, xp, threads);

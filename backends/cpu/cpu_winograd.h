@@ -34,6 +34,10 @@ typedef struct cpu_wino_plan {
     int hp, wp;     /* padded input plane, (tiles * m + 2) per side */
     size_t u_bytes; /* transformed weights: P * c_in * c_out floats */
     size_t off_v, off_m, off_yn, ws_bytes; /* workspace: padded NHWC input, V, M, NHWC output */
+    /* 1: a single 8x8 image with F(2x2): its 16 tiles are the 16 lanes of a
+     * vector (cpu_winograd.c, "Lanes"); U is [P][c_out][c_in] then, the
+     * workspace V[P][c_in][16] (off 0) and M[P][c_out][16] (off_m) */
+    int lanes;
 } cpu_wino_plan;
 
 /* Whether a forward of d can run here (3x3, stride 1, padding 1 on every

@@ -911,6 +911,13 @@ static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int 
     free(hx), free(hw), free(hb), free(hy);
 }
 
+/* what the log line of a single 8x8 image's entry says */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LANES_TILE (__builtin_cpu_supports("avx512f") ? "F(2x2,3x3) on vector lanes" : "F(2x2,3x3) on dnnl_sgemm")
+#else
+#define LANES_TILE "F(2x2,3x3) on dnnl_sgemm"
+#endif
+
 static void test_wino_scope(void **state)
 {
     (void)state;
@@ -919,8 +926,12 @@ static void test_wino_scope(void **state)
         {CONVD(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 16, 34, 34, 32, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
-        /* batch 2: a single 8x8 image runs on the small-plane kernel */
-        {CONVD(2, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        /* a single 8x8 image: the 16 tiles in vector lanes (AVX-512) */
+        {CONVD(1, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), LANES_TILE},
+        {CONVD(1, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), LANES_TILE},
+        {CONVD(1, 32, 8, 8, 48, 3, 1, 1, 1, 1, 1), LANES_TILE},
+        /* batch 2: the general F(2x2) path */
+        {CONVD(2, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), "F(2x2,3x3) on dnnl_sgemm"},
         /* a batched oneDNN matmul split these sums over 3 threads */
         {CONVD(2, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
         {CONVD(1, 32, 17, 17, 16, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
