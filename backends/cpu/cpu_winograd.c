@@ -54,6 +54,14 @@ int ddgan__cpu_wino_fits(const ddgan_conv2d_desc *d)
 
 int ddgan__cpu_wino_tile(const ddgan_conv2d_desc *d)
 {
+#if defined(CPU_HAVE_LANES)
+    /* a single 16x16 image of up to 256 input channels: F(4x4) in vector
+     * lanes (its 4x4 tiles one vector; 2.25x fewer multiplications than
+     * F(2x2), 2.25x more weights to stream: 256 channels 474 -> 404 us
+     * stand-alone, 384 and 512 no faster, so F(2x2) there) */
+    if (d->n == 1 && d->h == 16 && d->w == 16 && d->c_in <= 256 && __builtin_cpu_supports("avx512f"))
+        return 4;
+#endif
     return (int64_t)d->h * d->w >= 1024 ? 4 : 2;
 }
 
@@ -276,7 +284,7 @@ cpu_wino_plan *ddgan__cpu_wino_plan_create(const ddgan_conv2d_desc *d, int m)
     p->off_yn = p->off_m + align64(P * p->tiles * d->c_out * sizeof(float));
     p->ws_bytes = p->off_yn + align64((size_t)d->n * d->h * d->w * d->c_out * sizeof(float));
 #if defined(CPU_HAVE_LANES)
-    if (m == 2 && d->n == 1 && d->h == 8 && d->w == 8 && __builtin_cpu_supports("avx512f")) {
+    if (d->n == 1 && d->h == 4 * m && d->w == 4 * m && __builtin_cpu_supports("avx512f")) {
         p->lanes = 1;
         p->off_v = 0;
         p->off_m = align64(P * 16 * d->c_in * sizeof(float));
@@ -398,98 +406,213 @@ static int products(const cpu_wino_plan *p, const float *v, const float *u, floa
 }
 
 /* ------------------------------------------------------------------------ */
-/* Lanes: a single 8x8 image, F(2x2)                                        */
+/* Lanes: a single image whose tiles fill one vector                        */
 /*
- * The 4x4 grid of tiles of an 8x8 plane fills one vector: lane t is tile
- * (t / 4, t % 4). Per input channel, one masked gather per window offset
+ * A single 8x8 image with F(2x2) or a 16x16 one with F(4x4) has a 4x4 grid
+ * of tiles: exactly the 16 lanes of an AVX-512 vector (lane t is tile
+ * (t / 4, t % 4)). Per input channel, one masked gather per window offset
  * builds d[j][k] for all 16 tiles at once (zeros outside the plane), the
  * transform runs on whole vectors, and V[q][ci][16] is the "col" of the
- * small-plane kernel (cpu_smallconv.h): M[q][co][16] = U[q] x V[q], U[q]
- * [c_out x c_in] rows streamed once with prefetch -- where the general path
- * ran 16 dnnl_sgemm of 16 rows, bound by streaming U at about 20 GB/s. The
- * output transform is per channel on vectors too, scattered into the plane.
- * Every output is computed by one thread in a fixed order (the kernel's
- * rows are independent), so the bits do not depend on the thread count.
+ * small-plane kernel (cpu_smallconv.h): M[q][co][16] = U[q] x V[q], the
+ * rows of U[q] [c_out x c_in] streamed once with prefetch -- where the
+ * general path ran P dnnl_sgemm of 16 rows, bound by streaming U at about
+ * 20 GB/s. The output transform is per channel on vectors too, scattered
+ * into the plane. Every output is computed by one thread in a fixed order
+ * (the kernel's rows are independent), so the bits do not depend on the
+ * thread count.
  */
 #if defined(CPU_HAVE_LANES)
 
-/* Lane t's pixel index in the 8x8 plane for window offset (j, k) of its
- * tile, and whether it lies inside the plane. */
-__attribute__((target("avx512f"))) static __m512i lanes_index(int j, int k, __mmask16 *inside)
+/* Lane t's pixel index in the side x side plane for window offset (j, k) of
+ * its m x m tile, and whether it lies inside the plane. */
+__attribute__((target("avx512f"))) static __m512i lanes_index(int m, int side, int j, int k,
+                                                              __mmask16 *inside)
 {
     const __m512i t = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i py = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(t, 2), 1), _mm512_set1_epi32(j - 1));
-    const __m512i px =
-        _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(t, _mm512_set1_epi32(3)), 1), _mm512_set1_epi32(k - 1));
-    const __m512i zero = _mm512_setzero_si512(), eight = _mm512_set1_epi32(8);
-    *inside = _mm512_cmpge_epi32_mask(py, zero) & _mm512_cmplt_epi32_mask(py, eight) &
-              _mm512_cmpge_epi32_mask(px, zero) & _mm512_cmplt_epi32_mask(px, eight);
-    return _mm512_add_epi32(_mm512_slli_epi32(py, 3), px);
+    const __m512i mv = _mm512_set1_epi32(m);
+    const __m512i py = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(t, 2), mv), _mm512_set1_epi32(j - 1));
+    const __m512i px = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_and_si512(t, _mm512_set1_epi32(3)), mv),
+                                        _mm512_set1_epi32(k - 1));
+    const __m512i zero = _mm512_setzero_si512(), sv = _mm512_set1_epi32(side);
+    *inside = _mm512_cmpge_epi32_mask(py, zero) & _mm512_cmplt_epi32_mask(py, sv) &
+              _mm512_cmpge_epi32_mask(px, zero) & _mm512_cmplt_epi32_mask(px, sv);
+    return _mm512_add_epi32(_mm512_mullo_epi32(py, sv), px);
+}
+
+/* The input transforms of one vector line d[0..a-1] (B^T d), in the
+ * general path's formulas (in_tile2, in_tile4). */
+__attribute__((target("avx512f"))) static void lanes_bt2(const __m512 *d, __m512 *o)
+{
+    o[0] = d[0] - d[2];
+    o[1] = d[1] + d[2];
+    o[2] = d[2] - d[1];
+    o[3] = d[1] - d[3];
+}
+
+__attribute__((target("avx512f"))) static void lanes_bt4(const __m512 *d, __m512 *o)
+{
+    const __m512 h = _mm512_set1_ps(0.5f), h3 = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f),
+                 h5 = _mm512_set1_ps(2.5f);
+    o[0] = d[0] - h3 * d[1] - two * d[2] + h3 * d[3] + d[4];
+    o[1] = -d[1] + h * d[2] + h5 * d[3] + d[4];
+    o[2] = d[1] - h5 * d[2] + h * d[3] + d[4];
+    o[3] = -two * d[1] - d[2] + two * d[3] + d[4];
+    o[4] = h * d[1] - d[2] - h * d[3] + d[4];
+    o[5] = d[1] - h3 * d[2] - two * d[3] + h3 * d[4] + d[5];
+}
+
+/* The output transforms of one line a[0..alpha-1] (A^T a) (out_tile2,
+ * out_tile4). */
+__attribute__((target("avx512f"))) static void lanes_at2(const __m512 *a, __m512 *o)
+{
+    o[0] = a[0] + a[1] + a[2];
+    o[1] = a[1] - a[2] - a[3];
+}
+
+__attribute__((target("avx512f"))) static void lanes_at4(const __m512 *a, __m512 *o)
+{
+    const __m512 h = _mm512_set1_ps(0.5f), two = _mm512_set1_ps(2.0f), q = _mm512_set1_ps(0.25f),
+                 four = _mm512_set1_ps(4.0f), e = _mm512_set1_ps(0.125f), eight = _mm512_set1_ps(8.0f);
+    o[0] = a[0] + a[1] + a[2] + a[3] + a[4];
+    o[1] = a[1] - a[2] + h * a[3] - two * a[4];
+    o[2] = a[1] + a[2] + q * a[3] + four * a[4];
+    o[3] = a[1] - a[2] + e * a[3] - eight * a[4] + a[5];
 }
 
 /* V for channels [c0, c1). */
-__attribute__((target("avx512f"))) static void lanes_in(const float *x, int c_in, float *v, int c0, int c1)
+__attribute__((target("avx512f"))) static void lanes_in(const cpu_wino_plan *p, const float *x, float *v,
+                                                        int c0, int c1)
 {
-    __m512i idx[4][4];
-    __mmask16 inside[4][4];
-    for (int j = 0; j < 4; j++)
-        for (int k = 0; k < 4; k++)
-            idx[j][k] = lanes_index(j, k, &inside[j][k]);
+    const int m = p->m, a = p->alpha, side = p->h, c_in = p->c_in;
+    __m512i idx[6][6];
+    __mmask16 inside[6][6];
+    for (int j = 0; j < a; j++)
+        for (int k = 0; k < a; k++)
+            idx[j][k] = lanes_index(m, side, j, k, &inside[j][k]);
+    const size_t plane = (size_t)side * side, ps = (size_t)c_in * 16;
+    /* 16x16 planes: each row is a register, and d[j][k] takes lanes 0-7 from
+     * the rows of tile rows 0 and 1 and lanes 8-15 from those of 2 and 3
+     * (two-register permutes; AMD's gathers ran at ~90 cycles here) */
+    __m512i pidx[6];
+    __mmask16 pok[6];
+    for (int k = 0; k < a && m == 4; k++) {
+        const __m512i l = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        const __m512i col = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(l, _mm512_set1_epi32(3)), 2),
+                                             _mm512_set1_epi32(k - 1));
+        pok[k] = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
+                 _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(16));
+        pidx[k] = _mm512_add_epi32(_mm512_and_si512(col, _mm512_set1_epi32(15)),
+                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(l, 2), _mm512_set1_epi32(1)), 4));
+    }
     for (int ci = c0; ci < c1; ci++) {
-        const float *xc = x + (size_t)ci * 64;
-        __m512 d[4][4], t[4][4];
-        for (int j = 0; j < 4; j++)
-            for (int k = 0; k < 4; k++)
-                d[j][k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[j][k], idx[j][k], xc, 4);
-        for (int k = 0; k < 4; k++) { /* B^T d: rows */
-            t[0][k] = _mm512_sub_ps(d[0][k], d[2][k]);
-            t[1][k] = _mm512_add_ps(d[1][k], d[2][k]);
-            t[2][k] = _mm512_sub_ps(d[2][k], d[1][k]);
-            t[3][k] = _mm512_sub_ps(d[1][k], d[3][k]);
+        const float *xc = x + (size_t)ci * plane;
+        __m512 d[6][6], t[6][6], col[6], o[6];
+        if (m == 4) {
+            __m512 rows[18]; /* rows[r + 1] = plane row r; zeros above and below */
+            rows[0] = rows[17] = _mm512_setzero_ps();
+            for (int r = 0; r < 16; r++)
+                rows[r + 1] = _mm512_loadu_ps(xc + 16 * (size_t)r);
+            for (int j = 0; j < a; j++) {
+                /* plane row 4 ty + j - 1 of tile row ty, clamped to the zero rows */
+                int rr[4];
+                for (int ty = 0; ty < 4; ty++) {
+                    const int r = 4 * ty + j;
+                    rr[ty] = r > 17 ? 17 : r;
+                }
+                for (int k = 0; k < a; k++) {
+                    const __m512 lo = _mm512_maskz_permutex2var_ps(pok[k] & 0x00FF, rows[rr[0]], pidx[k], rows[rr[1]]);
+                    const __m512 hi = _mm512_maskz_permutex2var_ps(pok[k] & 0xFF00, rows[rr[2]], pidx[k], rows[rr[3]]);
+                    d[j][k] = _mm512_mask_mov_ps(lo, 0xFF00, hi);
+                }
+            }
+        } else {
+            for (int j = 0; j < a; j++)
+                for (int k = 0; k < a; k++)
+                    d[j][k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[j][k], idx[j][k], xc, 4);
         }
-        for (int i = 0; i < 4; i++) { /* (B^T d) B: columns; position 4i + l */
-            float *o = v + ((size_t)(4 * i) * c_in + ci) * 16;
-            const size_t ps = (size_t)c_in * 16;
-            _mm512_store_ps(o, _mm512_sub_ps(t[i][0], t[i][2]));
-            _mm512_store_ps(o + ps, _mm512_add_ps(t[i][1], t[i][2]));
-            _mm512_store_ps(o + 2 * ps, _mm512_sub_ps(t[i][2], t[i][1]));
-            _mm512_store_ps(o + 3 * ps, _mm512_sub_ps(t[i][1], t[i][3]));
+        for (int k = 0; k < a; k++) { /* B^T d: along the rows of the window */
+            for (int j = 0; j < a; j++)
+                col[j] = d[j][k];
+            if (m == 4)
+                lanes_bt4(col, o);
+            else
+                lanes_bt2(col, o);
+            for (int i = 0; i < a; i++)
+                t[i][k] = o[i];
+        }
+        for (int i = 0; i < a; i++) { /* (B^T d) B: along the columns; position a i + l */
+            if (m == 4)
+                lanes_bt4(t[i], o);
+            else
+                lanes_bt2(t[i], o);
+            float *dst = v + ((size_t)(a * i) * c_in + ci) * 16;
+            for (int l = 0; l < a; l++)
+                _mm512_store_ps(dst + (size_t)l * ps, o[l]);
         }
     }
 }
 
 /* y channels [c0, c1) from M: A^T m A + bias per tile, scattered into the
  * plane, written or added. */
-__attribute__((target("avx512f"))) static void lanes_out(const float *mm, int c_out, const float *bias,
-                                                         float *y, int accumulate, int c0, int c1)
+__attribute__((target("avx512f"))) static void lanes_out(const cpu_wino_plan *p, const float *mm,
+                                                         const float *bias, float *y, int accumulate,
+                                                         int c0, int c1)
 {
+    const int m = p->m, a = p->alpha, side = p->h, c_out = p->c_out;
     const __m512i t = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    /* tile t's top-left output pixel: (2 (t / 4), 2 (t % 4)) */
-    const __m512i base = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(t, 2), 4),
-                                          _mm512_slli_epi32(_mm512_and_si512(t, _mm512_set1_epi32(3)), 1));
-    const size_t ps = (size_t)c_out * 16;
+    /* tile t's top-left output pixel: (m (t / 4), m (t % 4)) */
+    const __m512i base = _mm512_mullo_epi32(
+        _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(t, 2), _mm512_set1_epi32(side)),
+                         _mm512_and_si512(t, _mm512_set1_epi32(3))),
+        _mm512_set1_epi32(m));
+    const size_t ps = (size_t)c_out * 16, plane = (size_t)side * side;
+    float buf[64] __attribute__((aligned(64))); /* m = 2: the 8x8 plane */
+    /* m = 4: lane px of plane row 4 ty + i reads lane 4 ty + px / 4 of o[px % 4]
+     * (o[0], o[1] and o[2], o[3] as register pairs) */
+    __m512i oidx[4];
+    const __m512i px = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (int ty = 0; ty < 4; ty++)
+        oidx[ty] = _mm512_add_epi32(
+            _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(px, _mm512_set1_epi32(1)), 4), _mm512_srli_epi32(px, 2)),
+            _mm512_set1_epi32(4 * ty));
     for (int co = c0; co < c1; co++) {
-        const float *m = mm + (size_t)co * 16;
-        __m512 q[2][4];
-        for (int j = 0; j < 4; j++) { /* A^T m: rows */
-            const __m512 a0 = _mm512_load_ps(m + (size_t)j * ps), a1 = _mm512_load_ps(m + (size_t)(4 + j) * ps),
-                         a2 = _mm512_load_ps(m + (size_t)(8 + j) * ps), a3 = _mm512_load_ps(m + (size_t)(12 + j) * ps);
-            q[0][j] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
-            q[1][j] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+        const float *mc = mm + (size_t)co * 16;
+        __m512 q[4][6], line[6], o[4];
+        for (int j = 0; j < a; j++) { /* A^T m: along the rows (positions j, a + j, ...) */
+            for (int i = 0; i < a; i++)
+                line[i] = _mm512_load_ps(mc + (size_t)(a * i + j) * ps);
+            if (m == 4)
+                lanes_at4(line, o);
+            else
+                lanes_at2(line, o);
+            for (int i = 0; i < m; i++)
+                q[i][j] = o[i];
         }
-        float plane[64] __attribute__((aligned(64)));
-        for (int i = 0; i < 2; i++) { /* (A^T m) A: columns; pixel (i, 0) and (i, 1) of each tile */
-            const __m512 r0 = _mm512_add_ps(_mm512_add_ps(q[i][0], q[i][1]), q[i][2]);
-            const __m512 r1 = _mm512_sub_ps(_mm512_sub_ps(q[i][1], q[i][2]), q[i][3]);
-            const __m512i row = _mm512_add_epi32(base, _mm512_set1_epi32(8 * i));
-            _mm512_i32scatter_ps(plane, row, r0, 4);
-            _mm512_i32scatter_ps(plane, _mm512_add_epi32(row, _mm512_set1_epi32(1)), r1, 4);
+        const __m512 bv = _mm512_set1_ps(bias ? bias[co] : 0.0f);
+        float *yc = y + (size_t)co * plane;
+        if (m == 4) {
+            /* plane row 4 ty + i: pixel px from o[px % 4], lane 4 ty + px / 4 */
+            for (int i = 0; i < 4; i++) {
+                lanes_at4(q[i], o);
+                for (int ty = 0; ty < 4; ty++) {
+                    const __m512 lo = _mm512_maskz_permutex2var_ps(0x3333, o[0], oidx[ty], o[1]);
+                    const __m512 r = _mm512_add_ps(
+                        _mm512_mask_mov_ps(lo, 0xCCCC, _mm512_maskz_permutex2var_ps(0xCCCC, o[2], oidx[ty], o[3])), bv);
+                    float *yr = yc + (size_t)(4 * ty + i) * 16;
+                    _mm512_storeu_ps(yr, accumulate ? _mm512_add_ps(_mm512_loadu_ps(yr), r) : r);
+                }
+            }
+            continue;
         }
-        const __m512 b = _mm512_set1_ps(bias ? bias[co] : 0.0f);
-        float *yc = y + (size_t)co * 64;
-        for (int v4 = 0; v4 < 4; v4++) {
-            const __m512 r = _mm512_add_ps(_mm512_load_ps(plane + 16 * v4), b);
-            _mm512_storeu_ps(yc + 16 * v4, accumulate ? _mm512_add_ps(_mm512_loadu_ps(yc + 16 * v4), r) : r);
+        for (int i = 0; i < m; i++) { /* (A^T m) A: along the columns; pixel (i, b) of each tile */
+            lanes_at2(q[i], o);
+            const __m512i row = _mm512_add_epi32(base, _mm512_set1_epi32(side * i));
+            for (int b = 0; b < m; b++)
+                _mm512_i32scatter_ps(buf, _mm512_add_epi32(row, _mm512_set1_epi32(b)), o[b], 4);
+        }
+        for (size_t v4 = 0; v4 < plane; v4 += 16) {
+            const __m512 r = _mm512_add_ps(_mm512_load_ps(buf + v4), bv);
+            _mm512_storeu_ps(yc + v4, accumulate ? _mm512_add_ps(_mm512_loadu_ps(yc + v4), r) : r);
         }
     }
 }
@@ -508,7 +631,7 @@ static int lanes_run(const cpu_wino_plan *p, const float *x, const float *u, con
                      int accumulate, unsigned char *ws, int threads)
 {
     float *v = (float *)(void *)ws, *mm = (float *)(void *)(ws + p->off_m);
-    const int ci = p->c_in, co = p->c_out;
+    const int ci = p->c_in, co = p->c_out, P = p->alpha * p->alpha;
     (void)threads;
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
@@ -522,16 +645,16 @@ static int lanes_run(const cpu_wino_plan *p, const float *x, const float *u, con
         int lo, hi;
         share(ci, 16, t, nt, &lo, &hi);
         if (lo < hi)
-            lanes_in(x, ci, v, lo, hi);
+            lanes_in(p, x, v, lo, hi);
 #if defined(_OPENMP)
 #pragma omp barrier
 #endif
         share(co, 12, t, nt, &lo, &hi);
         if (lo < hi) {
-            for (int q = 0; q < 16; q++)
+            for (int q = 0; q < P; q++)
                 ddgan__cpu_small_rows(u + (size_t)q * co * ci, (size_t)ci, v + (size_t)q * ci * 16,
                                       mm + (size_t)q * co * 16, lo, hi, 1);
-            lanes_out(mm, co, bias, y, accumulate, lo, hi);
+            lanes_out(p, mm, bias, y, accumulate, lo, hi);
         }
     }
     return 0;

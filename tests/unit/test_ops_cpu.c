@@ -911,11 +911,13 @@ static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int 
     free(hx), free(hw), free(hb), free(hy);
 }
 
-/* what the log line of a single 8x8 image's entry says */
+/* what the log line of a single 8x8 (16x16) image's entry says */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LANES_TILE (__builtin_cpu_supports("avx512f") ? "F(2x2,3x3) on vector lanes" : "F(2x2,3x3) on dnnl_sgemm")
+#define LANES4_TILE (__builtin_cpu_supports("avx512f") ? "F(4x4,3x3) on vector lanes" : "F(2x2,3x3) on dnnl_sgemm")
 #else
 #define LANES_TILE "F(2x2,3x3) on dnnl_sgemm"
+#define LANES4_TILE "F(2x2,3x3) on dnnl_sgemm"
 #endif
 
 static void test_wino_scope(void **state)
@@ -925,7 +927,11 @@ static void test_wino_scope(void **state)
     const wino_case cases[] = {
         {CONVD(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
         {CONVD(1, 16, 34, 34, 32, 3, 1, 1, 1, 1, 1), "F(4x4,3x3)"},
-        {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3)"},
+        /* a single 16x16 image of up to 256 channels: F(4x4) in lanes */
+        {CONVD(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1), LANES4_TILE},
+        {CONVD(1, 256, 16, 16, 256, 3, 1, 1, 1, 1, 1), LANES4_TILE},
+        {CONVD(1, 128, 16, 16, 48, 3, 1, 1, 1, 1, 1), LANES4_TILE},
+        {CONVD(1, 384, 16, 16, 32, 3, 1, 1, 1, 1, 1), "F(2x2,3x3) on dnnl_sgemm"},
         /* a single 8x8 image: the 16 tiles in vector lanes (AVX-512) */
         {CONVD(1, 256, 8, 8, 64, 3, 1, 1, 1, 1, 1), LANES_TILE},
         {CONVD(1, 512, 8, 8, 256, 3, 1, 1, 1, 1, 1), LANES_TILE},
