@@ -309,6 +309,17 @@ static void make_networks_cfg(const bench_cfg *c, ddgan_generator_config *gc, dd
     dc->image_size = c->img;
 }
 
+/* A context on `backend` with the run's thread count and seed 1. */
+static ddgan_status_t open_context(const options *o, const char *backend, ddgan_context_t *ctx)
+{
+    ddgan_context_config cc;
+    ddgan_context_config_init(&cc, sizeof cc);
+    cc.backend = backend;
+    cc.seed = 1;
+    cc.num_threads = o->threads;
+    return ddgan_context_create(ctx, &cc);
+}
+
 static void run_job(const options *o, const bench_cfg *c, const char *backend, int sampling, job_result *r)
 {
     ddgan_context_t ctx = NULL;
@@ -321,12 +332,7 @@ static void run_job(const options *o, const bench_cfg *c, const char *backend, i
     const int B = o->batch;
     const size_t img = (size_t)c->c_img * (size_t)c->img * (size_t)c->img;
 
-    ddgan_context_config cc;
-    ddgan_context_config_init(&cc, sizeof cc);
-    cc.backend = backend;
-    cc.seed = 1;
-    cc.num_threads = o->threads;
-    TRY(ddgan_context_create(&ctx, &cc));
+    TRY(open_context(o, backend, &ctx));
     r->threads = ddgan_context_num_threads(ctx);
     ddgan_generator_config gc;
     ddgan_discriminator_config dc;
@@ -447,12 +453,7 @@ static int serve_sample1(const options *o, const bench_cfg *c, const char *backe
     float *out = NULL;
     double *times = NULL;
     int ok = 0;
-    ddgan_context_config cc;
-    ddgan_context_config_init(&cc, sizeof cc);
-    cc.backend = backend;
-    cc.seed = 1;
-    cc.num_threads = o->threads;
-    TRY(ddgan_context_create(&ctx, &cc));
+    TRY(open_context(o, backend, &ctx));
     ddgan_generator_config gc;
     ddgan_discriminator_config dc;
     make_networks_cfg(c, &gc, &dc);

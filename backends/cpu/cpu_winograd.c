@@ -12,6 +12,7 @@
  *   M -> yn (NHWC): A^T m A + bias per tile (out_tile*), only the pixels
  *               inside the plane;
  *   yn -> y (NCHW): block transposes, adding to y when accumulating.
+ * (A single image whose 16 tiles fill one vector takes "Lanes" below.)
  * V and M keep a tile's P positions together: in position-major order the
  * P vectors a tile writes or reads lay a multiple of 4 KiB apart and
  * thrashed the L1 cache (transforms 3-4x slower, the matmul 10% faster).
@@ -484,10 +485,11 @@ __attribute__((target("avx512f"))) static void lanes_in(const cpu_wino_plan *p, 
                                                         int c0, int c1)
 {
     const int m = p->m, a = p->alpha, side = p->h, c_in = p->c_in;
-    __m512i idx[6][6];
-    __mmask16 inside[6][6];
-    for (int j = 0; j < a; j++)
-        for (int k = 0; k < a; k++)
+    /* 8x8 planes: gather indices and masks per window offset */
+    __m512i idx[4][4];
+    __mmask16 inside[4][4];
+    for (int j = 0; j < 4 && m == 2; j++)
+        for (int k = 0; k < 4; k++)
             idx[j][k] = lanes_index(m, side, j, k, &inside[j][k]);
     const size_t plane = (size_t)side * side, ps = (size_t)c_in * 16;
     /* 16x16 planes: each row is a register, and d[j][k] takes lanes 0-7 from

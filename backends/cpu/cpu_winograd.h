@@ -15,7 +15,13 @@
  *    channels: 4e-6 against 9e-6-1.1e-5 of the parity metric).
  *  - F(2x2, 3x3), P = 16: 2.25x fewer; smaller planes, where the weights,
  *    which batch 1 streams from memory on every call, dominate (the 4x
- *    larger F(4x4) weights ran 16x16 no faster and 8x8 2x slower).
+ *    larger F(4x4) weights ran 16x16 no faster and 8x8 2x slower on
+ *    dnnl_sgemm).
+ *  - "Lanes": a single 8x8 image (F(2x2)) or a single 16x16 image of up to
+ *    256 input channels (F(4x4)) has 16 tiles, one AVX-512 vector: the
+ *    transforms run per channel on whole vectors and the products on the
+ *    small-plane kernel (cpu_smallconv.h), which streams the weights
+ *    faster than dnnl_sgemm's 16-row products.
  */
 #ifndef DDGAN_CPU_WINOGRAD_H
 #define DDGAN_CPU_WINOGRAD_H
@@ -44,7 +50,9 @@ typedef struct cpu_wino_plan {
  * side, channel counts multiples of 16). */
 int ddgan__cpu_wino_fits(const ddgan_conv2d_desc *d);
 
-/* Output tile side for d: 4 for planes of 1024 pixels and more, else 2. */
+/* Output tile side for d: 4 for planes of 1024 pixels and more and for a
+ * single 16x16 image of up to 256 input channels (with AVX-512: lanes),
+ * else 2. */
 int ddgan__cpu_wino_tile(const ddgan_conv2d_desc *d);
 
 /* The plan of d (finished descriptor) with tile side m; NULL when out of

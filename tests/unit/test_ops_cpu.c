@@ -891,24 +891,45 @@ typedef struct wino_case {
     const char *tile; /* expected in the log line */
 } wino_case;
 
-static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
-                           int accumulate, uint64_t seed, double *out)
+/* One forward of d on backend be (d->dtype), on inputs drawn from `seed`
+ * (x, weights, bias, the initial y for accumulate), inside a const_scope
+ * over the weights when `scoped`; the result in out. */
+static void conv_seeded(ddgan_backend *be, const ddgan_conv2d_desc *d, int with_bias, int accumulate,
+                        uint64_t seed, int scoped, double *out)
 {
-    ddgan_backend *be = ctx->backend;
-    const size_t nx = (size_t)d->n * d->c_in * d->h * d->w, nw = (size_t)d->c_out * d->c_in * 9,
-                 ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+    const size_t nx = (size_t)d->n * d->c_in * d->h * d->w,
+                 nw = (size_t)d->c_out * d->c_in * d->kh * d->kw,
+                 ny = (size_t)d->n * d->c_out * d->h_out * d->w_out,
+                 es = ddgan_dtype_size(d->dtype);
     double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1), *hb = rand_vals(d->c_out, seed + 2),
            *hy = rand_vals(ny, seed + 3);
-    void *x = upload(be, DDGAN_DT_F32, hx, nx), *w = upload(be, DDGAN_DT_F32, hw, nw),
-         *b = upload(be, DDGAN_DT_F32, hb, d->c_out), *y = upload(be, DDGAN_DT_F32, hy, ny);
-    OK(be->ops->compute->const_scope(be, w, nw * sizeof(float), 1));
+    void *x = upload(be, d->dtype, hx, nx), *w = upload(be, d->dtype, hw, nw),
+         *b = upload(be, d->dtype, hb, d->c_out), *y = upload(be, d->dtype, hy, ny);
+    if (scoped)
+        OK(be->ops->compute->const_scope(be, w, nw * es, 1));
     OK(be->ops->compute->conv2d_fwd(be, d, x, w, with_bias ? b : NULL, y, accumulate));
-    OK(be->ops->compute->const_scope(be, w, nw * sizeof(float), 0));
-    download(be, DDGAN_DT_F32, y, out, ny);
+    if (scoped)
+        OK(be->ops->compute->const_scope(be, w, nw * es, 0));
+    download(be, d->dtype, y, out, ny);
     void *dev[] = {x, w, b, y};
     for (int i = 0; i < 4; i++)
         be->ops->free(be, dev[i]);
     free(hx), free(hw), free(hb), free(hy);
+}
+
+/* conv_seeded on ref in float64 (the reference of both tests below). */
+static void conv_seeded_ref64(const ddgan_conv2d_desc *d, int with_bias, int accumulate, uint64_t seed,
+                              double *out)
+{
+    ddgan_conv2d_desc d64 = *d;
+    d64.dtype = DDGAN_DT_F64;
+    conv_seeded(ref_be(), &d64, with_bias, accumulate, seed, 0, out);
+}
+
+static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
+                           int accumulate, uint64_t seed, double *out)
+{
+    conv_seeded(ctx->backend, d, with_bias, accumulate, seed, 1, out);
 }
 
 /* what the log line of a single 8x8 (16x16) image's entry says */
@@ -946,14 +967,12 @@ static void test_wino_scope(void **state)
     log_count lc = {0, ""};
     ddgan_context_t ctx = make_ctx("cpu", 2, count_log, &lc);
     assert_non_null(ctx);
-    ddgan_backend *rb = ref_be();
     double worst = 0;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         ddgan_conv2d_desc d = cases[ci].d;
         d.dtype = DDGAN_DT_F32;
         assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
-        const size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * 9,
-                     ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+        const size_t ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
         double *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want),
                *again = malloc(ny * sizeof *again);
         assert_true(got && want && again);
@@ -964,24 +983,12 @@ static void test_wino_scope(void **state)
             wino_scope_run(ctx, &d, with_bias, accumulate, seed, got);
             if (lc.created > before) /* the line of a new entry */
                 assert_non_null(strstr(lc.impl, cases[ci].tile));
-            /* ref float64 on the same values */
-            ddgan_conv2d_desc d64 = d;
-            d64.dtype = DDGAN_DT_F64;
-            double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1),
-                   *hb = rand_vals(d.c_out, seed + 2), *hy = rand_vals(ny, seed + 3);
-            void *rx = upload(rb, DDGAN_DT_F64, hx, nx), *rw = upload(rb, DDGAN_DT_F64, hw, nw),
-                 *rbias = upload(rb, DDGAN_DT_F64, hb, d.c_out), *ry = upload(rb, DDGAN_DT_F64, hy, ny);
-            OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw, with_bias ? rbias : NULL, ry, accumulate));
-            download(rb, DDGAN_DT_F64, ry, want, ny);
+            conv_seeded_ref64(&d, with_bias, accumulate, seed, want);
             const double e = norm_err(got, want, ny);
             print_message("    %dx%dx%dx%d>%d %s bias %d accumulate %d: %.2e\n", d.n, d.c_in, d.h, d.w,
                           d.c_out, cases[ci].tile, with_bias, accumulate, e);
             assert_true(e <= 1e-5);
             worst = fmax(worst, e);
-            void *rdev[] = {rx, rw, rbias, ry};
-            for (int i = 0; i < 4; i++)
-                rb->ops->free(rb, rdev[i]);
-            free(hx), free(hw), free(hb), free(hy);
         }
         /* the thread count does not change a bit */
         wino_scope_run(ctx, &d, 1, 0, 77, got);
@@ -1011,20 +1018,7 @@ static void test_wino_scope(void **state)
 static void small_conv_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
                            int accumulate, uint64_t seed, double *out)
 {
-    ddgan_backend *be = ctx->backend;
-    const size_t nx = (size_t)d->n * d->c_in * d->h * d->w,
-                 nw = (size_t)d->c_out * d->c_in * d->kh * d->kw,
-                 ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
-    double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1), *hb = rand_vals(d->c_out, seed + 2),
-           *hy = rand_vals(ny, seed + 3);
-    void *x = upload(be, DDGAN_DT_F32, hx, nx), *w = upload(be, DDGAN_DT_F32, hw, nw),
-         *b = upload(be, DDGAN_DT_F32, hb, d->c_out), *y = upload(be, DDGAN_DT_F32, hy, ny);
-    OK(be->ops->compute->conv2d_fwd(be, d, x, w, with_bias ? b : NULL, y, accumulate));
-    download(be, DDGAN_DT_F32, y, out, ny);
-    void *dev[] = {x, w, b, y};
-    for (int i = 0; i < 4; i++)
-        be->ops->free(be, dev[i]);
-    free(hx), free(hw), free(hb), free(hy);
+    conv_seeded(ctx->backend, d, with_bias, accumulate, seed, 0, out);
 }
 
 static void test_small_conv(void **state)
@@ -1056,15 +1050,13 @@ static void test_small_conv(void **state)
     ddgan_context_t onednn = make_ctx("cpu", 2, NULL, NULL);
     assert_int_equal(unsetenv("DDGAN_CPU_SMALL_CONV"), 0);
     assert_non_null(onednn);
-    ddgan_backend *rb = ref_be();
     double worst = 0;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         ddgan_conv2d_desc d = cases[ci];
         d.dtype = DDGAN_DT_F32;
         assert_int_equal(ddgan__conv2d_desc_finish(&d), 0);
         assert_true(d.n * d.h_out * d.w_out <= 64);
-        const size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * d.kh * d.kw,
-                     ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+        const size_t ny = (size_t)d.n * d.c_out * d.h_out * d.w_out;
         double *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want),
                *again = malloc(ny * sizeof *again);
         assert_true(got && want && again);
@@ -1072,14 +1064,7 @@ static void test_small_conv(void **state)
             const int with_bias = variant & 1, accumulate = variant >> 1;
             const uint64_t seed = 500 + 10 * ci;
             small_conv_run(ctx, &d, with_bias, accumulate, seed, got);
-            ddgan_conv2d_desc d64 = d;
-            d64.dtype = DDGAN_DT_F64;
-            double *hx = rand_vals(nx, seed), *hw = rand_vals(nw, seed + 1),
-                   *hb = rand_vals(d.c_out, seed + 2), *hy = rand_vals(ny, seed + 3);
-            void *rx = upload(rb, DDGAN_DT_F64, hx, nx), *rw = upload(rb, DDGAN_DT_F64, hw, nw),
-                 *rbias = upload(rb, DDGAN_DT_F64, hb, d.c_out), *ry = upload(rb, DDGAN_DT_F64, hy, ny);
-            OK(rb->ops->compute->conv2d_fwd(rb, &d64, rx, rw, with_bias ? rbias : NULL, ry, accumulate));
-            download(rb, DDGAN_DT_F64, ry, want, ny);
+            conv_seeded_ref64(&d, with_bias, accumulate, seed, want);
             const double e = norm_err(got, want, ny);
             small_conv_run(onednn, &d, with_bias, accumulate, seed, again);
             const double e_onednn = norm_err(again, want, ny);
@@ -1089,10 +1074,6 @@ static void test_small_conv(void **state)
             assert_true(e <= 1e-5);
             assert_true(e_onednn <= 1e-5);
             worst = fmax(worst, e);
-            void *rdev[] = {rx, rw, rbias, ry};
-            for (int i = 0; i < 4; i++)
-                rb->ops->free(rb, rdev[i]);
-            free(hx), free(hw), free(hb), free(hy);
         }
         /* the kernel ran: other bits than oneDNN's (where it can run), for
          * sums longer than the kernel's blocks of 256 terms (shorter ones
