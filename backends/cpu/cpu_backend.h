@@ -157,6 +157,18 @@ typedef struct cpu_state {
     cpu_profile *prof;
 } cpu_state;
 
+/* Thread t's contiguous share [*lo, *hi) of n items among nt threads, cut
+ * at multiples of `unit` (the activations, cpu_gemv.c, the Winograd
+ * lanes): where a share ends depends on nt, so kernels that use it compute
+ * each item the same way whatever its share. */
+static inline void ddgan__cpu_share(int64_t n, int64_t unit, int t, int nt, int64_t *lo, int64_t *hi)
+{
+    const int64_t blocks = (n + unit - 1) / unit;
+    const int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
+    *lo = b0 * unit;
+    *hi = b1 * unit < n ? b1 * unit : n;
+}
+
 /* Batch-1 matrix-vector products (cpu_gemv.c): whether d (a valid
  * float32 descriptor) is one -- batch 1, m 1, A plain, B transposed -- and
  * the CPU has AVX-512; and c = alpha * a B^T (+ beta * c) on `threads`

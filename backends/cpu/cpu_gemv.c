@@ -103,12 +103,10 @@ void ddgan__cpu_gemv(const ddgan_matmul_desc *d, const float *a, const float *b,
 #else
         const int t = 0, tn = 1;
 #endif
-        /* contiguous row ranges, cut at multiples of 4 */
-        const int groups = (d->n + 3) / 4;
-        const int g0 = (int)((int64_t)groups * t / tn), g1 = (int)((int64_t)groups * (t + 1) / tn);
-        const int j0 = 4 * g0, j1 = 4 * g1 < d->n ? 4 * g1 : d->n;
+        int64_t j0, j1; /* contiguous row ranges, cut at multiples of 4 */
+        ddgan__cpu_share(d->n, 4, t, tn, &j0, &j1);
         if (j0 < j1)
-            gemv_rows(a, b, d->ldb, d->k, c, j0, j1, alpha, beta);
+            gemv_rows(a, b, d->ldb, d->k, c, (int)j0, (int)j1, alpha, beta);
     }
 #else
     (void)d, (void)a, (void)b, (void)c, (void)threads;

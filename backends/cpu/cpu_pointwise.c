@@ -138,14 +138,6 @@ static void act_bwd_range(ddgan_act act, float a, int64_t lo, int64_t hi, const 
     }
 }
 
-/* Thread t's share [lo, hi) of n elements in nt equal, 16-aligned blocks. */
-static void share(int64_t n, int t, int nt, int64_t *lo, int64_t *hi)
-{
-    const int64_t blk = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
-    *lo = (int64_t)t * blk < n ? (int64_t)t * blk : n;
-    *hi = *lo + blk < n ? *lo + blk : n;
-}
-
 /* alpha is rounded to float inside the parallel region, never before it
  * (REF_SCALAR in ref_ops.h: GCC 12 miscompiles such roundings hoisted into
  * the OpenMP data block). */
@@ -155,7 +147,7 @@ static void act_fwd_f32(ddgan_act act, double alpha, int64_t n, const float *x, 
 #pragma omp parallel num_threads(nt)
     {
         int64_t lo, hi;
-        share(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        ddgan__cpu_share(n, 16, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
         act_fwd_range(act, (float)alpha, lo, hi, x, y);
     }
 #else
@@ -171,7 +163,7 @@ static void act_bwd_f32(ddgan_act act, double alpha, int64_t n, const float *x, 
 #pragma omp parallel num_threads(nt)
     {
         int64_t lo, hi;
-        share(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        ddgan__cpu_share(n, 16, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
         act_bwd_range(act, (float)alpha, lo, hi, x, y, dy, dx, accumulate);
     }
 #else

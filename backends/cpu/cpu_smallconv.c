@@ -223,26 +223,17 @@ rows_body(const float *w, size_t k_len, const float *col, float *out, int co0, i
  * more rows would only lengthen the weight streams), of the 32 registers. */
 static int rows_per_block(int nv) { return nv == 1 ? 12 : 24 / nv; }
 
-__attribute__((target("avx512f"))) static void rows_nv1(const float *w, size_t k, const float *col,
-                                                        float *out, int co0, int co1)
-{
-    rows_body(w, k, col, out, co0, co1, 1, 12);
-}
-__attribute__((target("avx512f"))) static void rows_nv2(const float *w, size_t k, const float *col,
-                                                        float *out, int co0, int co1)
-{
-    rows_body(w, k, col, out, co0, co1, 2, 12);
-}
-__attribute__((target("avx512f"))) static void rows_nv3(const float *w, size_t k, const float *col,
-                                                        float *out, int co0, int co1)
-{
-    rows_body(w, k, col, out, co0, co1, 3, 8);
-}
-__attribute__((target("avx512f"))) static void rows_nv4(const float *w, size_t k, const float *col,
-                                                        float *out, int co0, int co1)
-{
-    rows_body(w, k, col, out, co0, co1, 4, 6);
-}
+/* rows_body for NV vectors and R rows (rows_per_block(NV)) as constants. */
+#define CPU_SMALL_ROWS_VARIANT(NV, R)                                                              \
+    __attribute__((target("avx512f"))) static void rows_nv##NV(                                    \
+        const float *w, size_t k, const float *col, float *out, int co0, int co1)                  \
+    {                                                                                              \
+        rows_body(w, k, col, out, co0, co1, NV, R);                                                \
+    }
+CPU_SMALL_ROWS_VARIANT(1, 12)
+CPU_SMALL_ROWS_VARIANT(2, 12)
+CPU_SMALL_ROWS_VARIANT(3, 8)
+CPU_SMALL_ROWS_VARIANT(4, 6)
 
 void ddgan__cpu_small_rows(const float *w, size_t k_len, const float *col, float *out, int co0, int co1,
                            int nv)

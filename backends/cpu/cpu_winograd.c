@@ -480,6 +480,23 @@ __attribute__((target("avx512f"))) static void lanes_at4(const __m512 *a, __m512
     o[3] = a[1] - a[2] + e * a[3] - eight * a[4] + a[5];
 }
 
+/* B^T d and A^T a of tile side m (4 or 2). */
+__attribute__((target("avx512f"))) static inline void lanes_bt(int m, const __m512 *d, __m512 *o)
+{
+    if (m == 4)
+        lanes_bt4(d, o);
+    else
+        lanes_bt2(d, o);
+}
+
+__attribute__((target("avx512f"))) static inline void lanes_at(int m, const __m512 *a, __m512 *o)
+{
+    if (m == 4)
+        lanes_at4(a, o);
+    else
+        lanes_at2(a, o);
+}
+
 /* V for channels [c0, c1). */
 __attribute__((target("avx512f"))) static void lanes_in(const cpu_wino_plan *p, const float *x, float *v,
                                                         int c0, int c1)
@@ -535,18 +552,12 @@ __attribute__((target("avx512f"))) static void lanes_in(const cpu_wino_plan *p, 
         for (int k = 0; k < a; k++) { /* B^T d: along the rows of the window */
             for (int j = 0; j < a; j++)
                 col[j] = d[j][k];
-            if (m == 4)
-                lanes_bt4(col, o);
-            else
-                lanes_bt2(col, o);
+            lanes_bt(m, col, o);
             for (int i = 0; i < a; i++)
                 t[i][k] = o[i];
         }
         for (int i = 0; i < a; i++) { /* (B^T d) B: along the columns; position a i + l */
-            if (m == 4)
-                lanes_bt4(t[i], o);
-            else
-                lanes_bt2(t[i], o);
+            lanes_bt(m, t[i], o);
             float *dst = v + ((size_t)(a * i) * c_in + ci) * 16;
             for (int l = 0; l < a; l++)
                 _mm512_store_ps(dst + (size_t)l * ps, o[l]);
@@ -583,10 +594,7 @@ __attribute__((target("avx512f"))) static void lanes_out(const cpu_wino_plan *p,
         for (int j = 0; j < a; j++) { /* A^T m: along the rows (positions j, a + j, ...) */
             for (int i = 0; i < a; i++)
                 line[i] = _mm512_load_ps(mc + (size_t)(a * i + j) * ps);
-            if (m == 4)
-                lanes_at4(line, o);
-            else
-                lanes_at2(line, o);
+            lanes_at(m, line, o);
             for (int i = 0; i < m; i++)
                 q[i][j] = o[i];
         }
@@ -619,16 +627,6 @@ __attribute__((target("avx512f"))) static void lanes_out(const cpu_wino_plan *p,
     }
 }
 
-/* Contiguous share [*lo, *hi) of n items for thread t of nt, cut at
- * multiples of `unit`. */
-static void share(int n, int unit, int t, int nt, int *lo, int *hi)
-{
-    const int blocks = (n + unit - 1) / unit;
-    const int b0 = (int)((int64_t)blocks * t / nt), b1 = (int)((int64_t)blocks * (t + 1) / nt);
-    *lo = b0 * unit;
-    *hi = b1 * unit < n ? b1 * unit : n;
-}
-
 static int lanes_run(const cpu_wino_plan *p, const float *x, const float *u, const float *bias, float *y,
                      int accumulate, unsigned char *ws, int threads)
 {
@@ -644,19 +642,19 @@ static int lanes_run(const cpu_wino_plan *p, const float *x, const float *u, con
 #else
         const int t = 0, nt = 1;
 #endif
-        int lo, hi;
-        share(ci, 16, t, nt, &lo, &hi);
+        int64_t lo, hi;
+        ddgan__cpu_share(ci, 16, t, nt, &lo, &hi);
         if (lo < hi)
-            lanes_in(p, x, v, lo, hi);
+            lanes_in(p, x, v, (int)lo, (int)hi);
 #if defined(_OPENMP)
 #pragma omp barrier
 #endif
-        share(co, 12, t, nt, &lo, &hi);
+        ddgan__cpu_share(co, 12, t, nt, &lo, &hi);
         if (lo < hi) {
             for (int q = 0; q < P; q++)
                 ddgan__cpu_small_rows(u + (size_t)q * co * ci, (size_t)ci, v + (size_t)q * ci * 16,
-                                      mm + (size_t)q * co * 16, lo, hi, 1);
-            lanes_out(p, mm, bias, y, accumulate, lo, hi);
+                                      mm + (size_t)q * co * 16, (int)lo, (int)hi, 1);
+            lanes_out(p, mm, bias, y, accumulate, (int)lo, (int)hi);
         }
     }
     return 0;

@@ -926,6 +926,21 @@ static void conv_seeded_ref64(const ddgan_conv2d_desc *d, int with_bias, int acc
     conv_seeded(ref_be(), &d64, with_bias, accumulate, seed, 0, out);
 }
 
+/* conv_seeded (bias, no accumulate, seed 77) on cpu contexts of 1 and 3
+ * threads gives the bits of `got`, the 2-thread result. */
+static void assert_thread_count_free(const ddgan_conv2d_desc *d, int scoped, const double *got,
+                                     double *again)
+{
+    const size_t ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+    for (int t = 1; t <= 3; t += 2) {
+        ddgan_context_t other = make_ctx("cpu", t, NULL, NULL);
+        assert_non_null(other);
+        conv_seeded(other->backend, d, 1, 0, 77, scoped, again);
+        assert_memory_equal(got, again, ny * sizeof *got);
+        ddgan_context_destroy(other);
+    }
+}
+
 static void wino_scope_run(ddgan_context_t ctx, const ddgan_conv2d_desc *d, int with_bias,
                            int accumulate, uint64_t seed, double *out)
 {
@@ -992,13 +1007,7 @@ static void test_wino_scope(void **state)
         }
         /* the thread count does not change a bit */
         wino_scope_run(ctx, &d, 1, 0, 77, got);
-        for (int t = 1; t <= 3; t += 2) {
-            ddgan_context_t other = make_ctx("cpu", t, NULL, NULL);
-            assert_non_null(other);
-            wino_scope_run(other, &d, 1, 0, 77, again);
-            assert_memory_equal(got, again, ny * sizeof *got);
-            ddgan_context_destroy(other);
-        }
+        assert_thread_count_free(&d, 1, got, again);
         free(got), free(want), free(again);
     }
     print_message("[ PARITY   ] cpu scoped Winograd vs ref f64: worst %.2e\n", worst);
@@ -1084,13 +1093,7 @@ static void test_small_conv(void **state)
         if (avx512 && d.c_in * d.kh * d.kw > 256 && d.kh * d.kw > 1)
             assert_memory_not_equal(got, again, ny * sizeof *got);
         /* the thread count does not change a bit */
-        for (int t = 1; t <= 3; t += 2) {
-            ddgan_context_t other = make_ctx("cpu", t, NULL, NULL);
-            assert_non_null(other);
-            small_conv_run(other, &d, 1, 0, 77, again);
-            assert_memory_equal(got, again, ny * sizeof *got);
-            ddgan_context_destroy(other);
-        }
+        assert_thread_count_free(&d, 0, got, again);
         free(got), free(want), free(again);
     }
     print_message("[ PARITY   ] cpu small-plane convolutions vs ref f64: worst %.2e%s\n", worst,
